@@ -1,0 +1,56 @@
+"""What flows from stage to stage: the frames of one run, named after the tables they become.
+
+Every stage has the same shape, `run(batch, settings) -> batch`: it reads the frames it
+needs, returns a batch with the frames it filled, adds a quarantine record for anything
+it refused, and counts what it did in `counts` (they end up in the runs table).
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+import polars as pl
+
+from newsflow.catalog import TABLES
+
+QUARANTINE_SCHEMA = {
+    "run_id": pl.String,
+    "stage": pl.String,
+    "source_uri": pl.String,
+    "doc_id": pl.String,
+    "code": pl.String,
+    "reason": pl.String,
+    "detail": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class Batch:
+    run_id: str
+    started_at: datetime
+    documents: pl.DataFrame | None = None
+    paragraphs: pl.DataFrame | None = None
+    entities: pl.DataFrame | None = None
+    quotes: pl.DataFrame | None = None
+    quantities: pl.DataFrame | None = None
+    duplicates: pl.DataFrame | None = None
+    stories: pl.DataFrame | None = None
+    quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
+    counts: Counter = field(default_factory=Counter)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """The frames this run produced, by table name, in publication order."""
+        return {table: frame for table in TABLES if (frame := getattr(self, table, None)) is not None}
+
+    def updated(self, counts: dict[str, int] | None = None, quarantined: list[dict] = (), **frames) -> "Batch":
+        """A copy with some frames replaced, counters added and quarantine records appended.
+
+        Each quarantine record needs stage, code and reason; source_uri, doc_id and detail are optional.
+        """
+        quarantine = self.quarantine
+        if quarantined:
+            rows = [{**dict.fromkeys(QUARANTINE_SCHEMA), **record, "run_id": self.run_id} for record in quarantined]
+            quarantine = pl.concat([quarantine, pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)])
+        merged = Counter(self.counts)
+        merged.update(counts or {})  # update(), unlike +, keeps zero counts
+        return replace(self, quarantine=quarantine, counts=merged, **frames)

@@ -1,0 +1,187 @@
+"""clean: repair Unicode, normalise whitespace, drop boilerplate lines, split paragraphs.
+
+The boilerplate rules are data (rules/boilerplate.yaml); every line they remove, and every
+sentence dropped as a repeat, is recorded in documents.removed_lines with the rule's name.
+Paragraphs are the non-empty lines of the article; the text is the paragraphs joined by a
+blank line, and each paragraph's char_start/char_end index into it.
+"""
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import ftfy
+import polars as pl
+import yaml
+
+from newsflow.batch import Batch
+from newsflow.catalog import load_contract
+from newsflow.progress import track
+from newsflow.settings import Settings
+
+PARAGRAPH_SEPARATOR = "\n\n"
+REPEATED_SENTENCE_RULE = "repeated_sentence"
+# Quotes stay curly: they carry meaning for quote extraction and headlines are published as written.
+_FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, normalization="NFC")
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
+_HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
+_SENTENCE_END = re.compile(r"""(?<=[.!?])["”’)]?(?=\s*["“‘(]?[A-Z])""")
+_TERMINAL = tuple(".!?:;\"'”’)…")
+_WORD = re.compile(r"\w+(?:[’'.-]\w+)*")
+# Sentences shorter than this are too common to call a repeat (`He said no.`).
+_MIN_REPEATED_WORDS = 6
+
+@dataclass(frozen=True)
+class BoilerplateRule:
+    name: str
+    kind: str  # boilerplate: dropped; metadata: dropped from the text, kept for extraction
+    pattern: re.Pattern
+
+    def matches(self, line: str) -> bool:
+        return self.pattern.fullmatch(line) is not None
+
+
+def load_boilerplate_rules(path: Path) -> list[BoilerplateRule]:
+    """The rules file, compiled; an invalid rule names itself and the file."""
+    rules = []
+    for spec in yaml.safe_load(Path(path).read_text(encoding="utf-8"))["rules"]:
+        try:
+            pattern = re.compile(spec["pattern"], re.IGNORECASE)
+        except re.error as error:
+            raise ValueError(f"{path}: rule {spec['name']!r} has an invalid pattern: {error}") from None
+        if spec["kind"] not in ("boilerplate", "metadata"):
+            raise ValueError(f"{path}: rule {spec['name']!r} has kind {spec['kind']!r}; use boilerplate or metadata")
+        rules.append(BoilerplateRule(spec["name"], spec["kind"], pattern))
+    return rules
+
+
+def run(batch: Batch, settings: Settings) -> Batch:
+    rules = load_boilerplate_rules(settings.boilerplate_rules)
+    documents_contract = load_contract(settings.contracts_dir, "documents")
+    cleaned, paragraphs, quarantined = [], [], []
+    for doc in track(batch.documents.select("doc_id", "source_uri", "raw_text").rows(named=True), "clean"):
+        article = clean_article(doc["raw_text"], rules, settings.repeated_sentence_similarity)
+        if not article.paragraphs:
+            quarantined.append(
+                {
+                    "stage": "clean",
+                    "source_uri": doc["source_uri"],
+                    "doc_id": doc["doc_id"],
+                    "code": "no_content",
+                    "reason": "nothing is left after removing boilerplate: check the file holds an article",
+                    "detail": f"{len(article.removed_lines)} line(s) removed",
+                }
+            )
+            continue
+        cleaned.append({"doc_id": doc["doc_id"], **article.document_fields()})
+        paragraphs.extend({"doc_id": doc["doc_id"], **row} for row in article.paragraph_rows())
+    documents = batch.documents.join(
+        pl.DataFrame(cleaned, schema=documents_contract.polars_schema("doc_id", *CleanArticle.DOCUMENT_FIELDS)), on="doc_id", how="inner"
+    ).drop("raw_text")
+    paragraphs = pl.DataFrame(
+        paragraphs,
+        schema=load_contract(settings.contracts_dir, "paragraphs").polars_schema("doc_id", *CleanArticle.PARAGRAPH_FIELDS),
+    )
+    counts = {
+        "documents_cleaned": documents.height,
+        "lines_removed": int(documents["removed_lines"].list.len().sum() or 0),
+        "documents_without_content": len(quarantined),
+    }
+    return batch.updated(documents=documents, paragraphs=paragraphs, counts=counts, quarantined=quarantined)
+
+
+@dataclass
+class CleanArticle:
+    DOCUMENT_FIELDS = ("title", "text", "n_chars", "n_words", "n_paragraphs", "removed_lines")
+    PARAGRAPH_FIELDS = ("para_idx", "kind", "text", "char_start", "char_end")
+
+    paragraphs: list[str]
+    removed_lines: list[dict]
+
+    @property
+    def text(self) -> str:
+        return PARAGRAPH_SEPARATOR.join(self.paragraphs)
+
+    def document_fields(self) -> dict:
+        text = self.text
+        return {
+            "title": self.paragraphs[0],
+            "text": text,
+            "n_chars": len(text),
+            "n_words": len(_WORD.findall(text)),
+            "n_paragraphs": len(self.paragraphs),
+            "removed_lines": self.removed_lines,
+        }
+
+    def paragraph_rows(self) -> list[dict]:
+        rows, start = [], 0
+        for idx, paragraph in enumerate(self.paragraphs):
+            kind = "title" if idx == 0 else "body"
+            rows.append({"para_idx": idx, "kind": kind, "text": paragraph, "char_start": start, "char_end": start + len(paragraph)})
+            start += len(paragraph) + len(PARAGRAPH_SEPARATOR)
+        return rows
+
+
+def clean_article(raw_text: str, rules: list[BoilerplateRule], repeat_similarity: float) -> CleanArticle:
+    paragraphs, removed = [], []
+    for line_no, line in join_wrapped_lines(normalise_text(raw_text).split("\n")):
+        rule = next((r for r in rules if r.matches(line)), None)
+        if rule:
+            removed.append({"text": line, "rule": rule.name, "line": line_no})
+            continue
+        kept, repeats = drop_repeated_sentences(line, repeat_similarity)
+        removed.extend({"text": s, "rule": REPEATED_SENTENCE_RULE, "line": line_no} for s in repeats)
+        paragraphs.append(kept)
+    return CleanArticle(paragraphs, removed)
+
+
+def normalise_text(raw_text: str) -> str:
+    """Repair mojibake and odd characters, unify line breaks, collapse spaces inside lines."""
+    text = ftfy.fix_text(raw_text, _FTFY_CONFIG)
+    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "\n".join(_HORIZONTAL_SPACE.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def join_wrapped_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """Non-empty lines with their 1-based line numbers; a hard-wrapped sentence becomes one line.
+
+    A line is the continuation of the previous one when the previous one stops mid-sentence
+    (no closing punctuation) and this one starts in lower case.
+    """
+    joined: list[tuple[int, str]] = []
+    previous_blank = True
+    for line_no, line in enumerate(lines, start=1):
+        if not line:
+            previous_blank = True
+            continue
+        if joined and not previous_blank and not joined[-1][1].endswith(_TERMINAL) and line[0].islower():
+            joined[-1] = (joined[-1][0], f"{joined[-1][1]} {line}")
+        else:
+            joined.append((line_no, line))
+        previous_blank = False
+    return joined
+
+
+def drop_repeated_sentences(paragraph: str, similarity: float) -> tuple[str, list[str]]:
+    """The paragraph with each sentence that nearly repeats an earlier one removed, and the removed sentences."""
+    bounds = [0, *(m.end() for m in _SENTENCE_END.finditer(paragraph)), len(paragraph)]
+    sentences = [paragraph[a:b] for a, b in zip(bounds, bounds[1:]) if paragraph[a:b].strip()]
+    if len(sentences) < 2:
+        return paragraph, []
+    kept, repeats = [], []
+    for sentence in sentences:
+        if len(_WORD.findall(sentence)) >= _MIN_REPEATED_WORDS and any(
+            _similar(sentence, earlier, similarity) for earlier in kept
+        ):
+            repeats.append(sentence.strip())
+        else:
+            kept.append(sentence)
+    return ("".join(kept).strip(), repeats) if repeats else (paragraph, [])
+
+
+def _similar(a: str, b: str, threshold: float) -> bool:
+    matcher = SequenceMatcher(None, a.strip().lower(), b.strip().lower(), autojunk=False)
+    return matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+
+

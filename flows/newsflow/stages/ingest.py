@@ -1,0 +1,163 @@
+"""ingest: read every article file under the source folder, or say why it was not read.
+
+Each file becomes a document row (source_uri, size, hash, encoding, raw text) or a
+quarantine record with a reason that says what to do. Nothing stops the run.
+"""
+
+import hashlib
+import codecs
+import contextlib
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+import polars as pl
+
+from newsflow.batch import Batch
+from newsflow.progress import track
+from newsflow.settings import Settings
+
+ARTICLE_SUFFIX = ".txt"
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_FALLBACK_ENCODINGS = ("cp1252", "latin-1")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # all but tab, newlines and form feeds
+_LETTERS = re.compile(r"[^\W\d_]")
+_NON_ASCII_LETTERS = re.compile(r"[^\W\d_a-zA-Z]")
+_MAX_NON_ASCII_SHARE = 0.3
+# A text in which more than this share of characters are control characters is not prose.
+_MAX_CONTROL_SHARE = 0.01
+
+
+@dataclass
+class Refused(Exception):
+    """A file that cannot become a document; `reason` tells the user what to do."""
+
+    code: str
+    reason: str
+    detail: str = ""
+
+
+def run(batch: Batch, settings: Settings) -> Batch:
+    source_dir = Path(settings.source_dir)
+    files = find_article_files(source_dir)
+    articles, quarantined = [], []
+    for path in track(files, "ingest"):
+        source_uri = path.relative_to(source_dir).as_posix()
+        ids = {"source_uri": source_uri, "doc_id": doc_id_for(source_uri)}
+        try:
+            articles.append({**ids, **read_article(path, settings.max_file_bytes)})
+        except Refused as refused:
+            quarantined.append({"stage": "ingest", **ids, **vars(refused)})
+    documents = pl.DataFrame(
+        articles,
+        schema={
+            "source_uri": pl.String,
+            "doc_id": pl.String,
+            "size_bytes": pl.Int64,
+            "content_sha256": pl.String,
+            "encoding": pl.String,
+            "raw_text": pl.String,
+        },
+    ).with_columns(
+        ingested_at=pl.lit(batch.started_at, dtype=pl.Datetime("us", "UTC")),
+        run_id=pl.lit(batch.run_id),
+        is_deleted=pl.lit(False),
+    )
+    counts = {"files_seen": len(files), "files_read": len(articles), "files_quarantined": len(quarantined)}
+    return batch.updated(documents=documents, counts=counts, quarantined=quarantined)
+
+
+def find_article_files(source_dir: Path) -> list[Path]:
+    """Every *.txt under source_dir, recursively, in a stable order (broken symlinks included)."""
+    if not source_dir.is_dir():
+        raise FileNotFoundError(f"source folder {source_dir} does not exist or is not a folder; pass --source DIR")
+    return sorted(p for p in source_dir.rglob("*") if p.suffix.lower() == ARTICLE_SUFFIX and not p.is_dir())
+
+
+def doc_id_for(source_uri: str) -> str:
+    """The id a file keeps across runs: it is named by its path, not its content."""
+    return hashlib.sha256(source_uri.encode("utf-8")).hexdigest()[:16]
+
+
+def read_article(path: Path, max_file_bytes: int) -> dict:
+    """Size, hash, encoding and text of one file, or Refused saying why not."""
+    if path.is_symlink() and not path.exists():
+        raise Refused(
+            "broken_symlink",
+            "broken symbolic link: point it at an existing article or remove it",
+            f"target {os.readlink(path)} does not exist",
+        )
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise Refused("unreadable", "file cannot be examined: check its permissions", str(error)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise Refused("not_a_file", "not a regular file: keep only article files in the source folder")
+    if info.st_size > max_file_bytes:
+        raise Refused(
+            "too_large",
+            "file is over the size limit: split it into articles or raise NEWSFLOW_MAX_FILE_BYTES",
+            f"{info.st_size} bytes, limit {max_file_bytes}",
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_file_bytes + 1)
+    except OSError as error:
+        raise Refused("unreadable", "file cannot be read: check its permissions and the disk", str(error)) from None
+    if len(data) > max_file_bytes:  # grew after stat, or a special file that reports size 0
+        raise Refused(
+            "too_large",
+            "file is over the size limit: split it into articles or raise NEWSFLOW_MAX_FILE_BYTES",
+            f"more than {max_file_bytes} bytes",
+        )
+    text, encoding = decode_text(data)
+    return {
+        "size_bytes": len(data),
+        "content_sha256": hashlib.sha256(data).hexdigest(),
+        "encoding": encoding,
+        "raw_text": text,
+    }
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode an article: UTF-8 first, then cp1252 for Western text, the detected encoding, latin-1."""
+    if not data.strip():
+        raise Refused("empty_file", "file is empty: add the article text or remove the file", f"{len(data)} bytes")
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _checked(data.decode(encoding), encoding), encoding
+    if b"\x00" in data:
+        raise Refused("binary_file", "binary file, not text: move it out of the source folder", "contains NUL bytes")
+    try:
+        return _checked(data.decode("utf-8"), "utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    with contextlib.suppress(UnicodeDecodeError, Refused):
+        text = _checked(data.decode("cp1252"), "cp1252")
+        # Western text has few accented letters; most non-ASCII letters means another script in a legacy code page.
+        if len(_NON_ASCII_LETTERS.findall(text)) <= _MAX_NON_ASCII_SHARE * len(_LETTERS.findall(text)):
+            return text, "cp1252"
+    detected = charset_normalizer.from_bytes(data).best()
+    candidates = ([detected.encoding] if detected else []) + list(_FALLBACK_ENCODINGS)
+    for encoding in candidates:
+        with contextlib.suppress(UnicodeDecodeError, Refused):
+            return _checked(data.decode(encoding), encoding), codecs.lookup(encoding).name
+    raise Refused(
+        "undecodable",
+        "text encoding not recognised: re-save the file as UTF-8",
+        f"not valid in utf-8, {', '.join(candidates)}",
+    )
+
+
+def _checked(text: str, encoding: str) -> str:
+    controls = len(_CONTROL_CHARS.findall(text))
+    if controls > _MAX_CONTROL_SHARE * len(text):
+        raise Refused(
+            "binary_file",
+            "binary file, not text: move it out of the source folder",
+            f"{controls} control characters in {len(text)} when read as {encoding}",
+        )
+    return text
