@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test lock clean-output
+.PHONY: setup run test docs lock clean-output
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Regenerate the README's data dictionary from schemas/.
+docs: $(STAMP)
+	$(BIN)/python -m newsflow.catalog README.md
 
 # Re-resolve the pinned dependencies after editing pyproject.toml.
 lock: $(STAMP)

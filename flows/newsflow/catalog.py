@@ -157,3 +157,38 @@ def conform(table: str, frame: pl.DataFrame | pa.Table, contract: Contract) -> p
             )
         arrays.append(values)
     return pa.Table.from_arrays(arrays, schema=contract.arrow_schema)
+
+
+def data_dictionary(contracts_dir: Path) -> str:
+    """The README's data dictionary, generated from the contracts (`make docs` writes it)."""
+    sections = []
+    for table in TABLES:
+        contract = load_contract(contracts_dir, table)
+        rows = [f"| `{c.name}` | `{c.type_spec}` | {'yes' if c.nullable else 'no'} | {c.description} |" for c in contract.columns]
+        sections.append(
+            "\n".join(
+                [f"### {table}", "", contract.description, "", "| column | type | nullable | meaning |", "|---|---|---|---|", *rows]
+            )
+        )
+    return "\n\n".join(sections) + "\n"
+
+
+DICTIONARY_START, DICTIONARY_END = "<!-- data-dictionary:start -->", "<!-- data-dictionary:end -->"
+
+
+def write_data_dictionary(readme: Path, contracts_dir: Path) -> bool:
+    """Replace the README's data dictionary by the one generated from the contracts; True if it changed."""
+    text = readme.read_text(encoding="utf-8")
+    head, rest = text.split(DICTIONARY_START, 1)
+    _, tail = rest.split(DICTIONARY_END, 1)
+    updated = f"{head}{DICTIONARY_START}\n{data_dictionary(contracts_dir)}{DICTIONARY_END}{tail}"
+    readme.write_text(updated, encoding="utf-8")
+    return updated != text
+
+
+if __name__ == "__main__":  # `make docs`
+    import sys
+
+    from newsflow.settings import Settings
+
+    write_data_dictionary(Path(sys.argv[1]), Settings().contracts_dir)
