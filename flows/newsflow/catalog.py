@@ -79,6 +79,12 @@ def table_path(output_dir: Path, table: str) -> Path:
     return Path(output_dir) / table
 
 
+def read_published(output_dir: Path, table: str) -> pl.DataFrame | None:
+    """The latest published version of a table, or None before its first run."""
+    path = table_path(output_dir, table)
+    return pl.read_delta(str(path)) if (path / "_delta_log").is_dir() else None
+
+
 def load_contract(contracts_dir: Path, table: str) -> Contract:
     path = Path(contracts_dir) / f"{table}.yaml"
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
