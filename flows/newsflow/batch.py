@@ -36,6 +36,9 @@ class Batch:
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
+    # doc_id plus the documents columns that changed for documents published by earlier runs
+    # (a new article can merge two stories, say); publish applies them to those rows.
+    document_updates: pl.DataFrame | None = None
     counts: Counter = field(default_factory=Counter)
 
     def frames(self) -> dict[str, pl.DataFrame]:
