@@ -9,11 +9,11 @@ from conftest import SEEDS
 from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.stages import ingest
-from newsflow.stages.ingest import Refused, decode_text, doc_id_for, find_article_files, read_article
+from newsflow.stages.ingest import Refused, decode_text, doc_id_for, examine, find_article_files, read_file
 
 
-def test_seeds_are_read_as_utf8_with_size_and_hash():
-    batch = ingest.run(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), Settings(source_dir=SEEDS))
+def test_seeds_are_read_as_utf8_with_size_and_hash(tmp_path):
+    batch = ingest.run(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), Settings(source_dir=SEEDS, output_dir=tmp_path))
     documents = batch.documents
     assert documents.height == 5 and batch.quarantine.height == 0
     first = documents.row(0, named=True)
@@ -22,7 +22,14 @@ def test_seeds_are_read_as_utf8_with_size_and_hash():
     assert first["encoding"] == "utf-8"
     assert first["raw_text"].startswith("Xi Jinping visits Russia to discuss Putin’s conflict with Ukraine\n")
     assert first["doc_id"] == doc_id_for("000_d90335feb4c6e67b.txt") and len(first["doc_id"]) == 16
-    assert batch.counts == {"files_seen": 5, "files_read": 5, "files_quarantined": 0}
+    assert batch.counts == {
+        "files_seen": 5,
+        "files_new": 5,
+        "files_changed": 0,
+        "files_unchanged": 0,
+        "files_removed": 0,
+        "files_quarantined": 0,
+    }
 
 
 def test_files_are_found_recursively_in_a_stable_order(tmp_path):
@@ -75,14 +82,28 @@ def test_size_limit_is_checked_before_reading(tmp_path):
     path = tmp_path / "big.txt"
     path.write_text("x" * 101)
     with pytest.raises(Refused) as refused:
-        read_article(path, max_file_bytes=100)
+        read_file(path, max_file_bytes=100)
     assert refused.value.code == "too_large" and "NEWSFLOW_MAX_FILE_BYTES" in refused.value.reason
-    assert read_article(path, max_file_bytes=101)["size_bytes"] == 101
+    assert len(read_file(path, max_file_bytes=101)) == 101
 
 
 def test_broken_symlink_names_its_missing_target(tmp_path):
     link = tmp_path / "gone.txt"
     link.symlink_to(tmp_path / "deleted.txt")
     with pytest.raises(Refused) as refused:
-        read_article(link, 1000)
+        read_file(link, 1000)
     assert refused.value.code == "broken_symlink" and "deleted.txt" in refused.value.detail
+
+
+def test_fingerprint_is_the_content_hash_or_the_problem(tmp_path):
+    article, empty = tmp_path / "a.txt", tmp_path / "empty.txt"
+    article.write_text("Headline\n\nBody.")
+    empty.write_bytes(b"")
+    fingerprint, outcome = examine(article, 1000)
+    assert fingerprint == outcome["content_sha256"] and len(fingerprint) == 64
+    assert outcome["raw_text"] == "Headline\n\nBody." and outcome["size_bytes"] == 15
+    fingerprint, outcome = examine(empty, 1000)
+    assert isinstance(outcome, Refused) and outcome.code == "empty_file"
+    assert fingerprint == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256 of no bytes
+    fingerprint, outcome = examine(tmp_path / "missing.txt", 1000)
+    assert isinstance(outcome, Refused) and fingerprint.startswith("unreadable: ")

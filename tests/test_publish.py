@@ -1,5 +1,7 @@
-"""publish: contract-checked Delta commits tagged with their run."""
+"""publish: contract-checked Delta commits, one per changed table, undone together on failure."""
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import polars as pl
@@ -10,42 +12,156 @@ from newsflow.batch import Batch
 from newsflow.catalog import ContractError
 from newsflow.runs import RunRecord, commit_metadata
 from newsflow.settings import Settings
-from newsflow.stages.publish import current_versions, publish_tables, record_run, write_table
+from newsflow.stages import publish
+from newsflow.stages.publish import (
+    RunLockTimeout,
+    current_versions,
+    ensure_tables,
+    exclusive_run,
+    publish_tables,
+    recover_interrupted_run,
+    record_run,
+    write_table,
+)
 
 STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-PARAGRAPH = {"doc_id": "d1", "para_idx": 0, "kind": "title", "text": "Headline", "char_start": 0, "char_end": 8}
 
 
-def test_tables_are_written_with_run_metadata_and_read_back(tmp_path):
-    settings = Settings(output_dir=tmp_path)
-    batch = Batch("run-1", STARTED, paragraphs=pl.DataFrame([PARAGRAPH]))
-    versions = publish_tables(batch, settings, commit_metadata("run-1", "flow-run-1"))
-    assert versions == {"paragraphs": 0, "quarantine": 0}
-    read = pl.read_delta(str(tmp_path / "paragraphs"))
-    assert read.row(0, named=True) == {**PARAGRAPH, "lang": None, "lang_prob": None}
-    last_commit = DeltaTable(str(tmp_path / "paragraphs")).history(1)[0]
+def paragraph(doc_id: str, idx: int, text: str) -> dict:
+    return {"doc_id": doc_id, "para_idx": idx, "kind": "body", "text": text, "char_start": 0, "char_end": len(text)}
+
+
+def documents(*doc_ids: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {
+                "doc_id": d, "source_uri": f"{d}.txt", "content_sha256": "0" * 64, "size_bytes": 1, "encoding": "utf-8",
+                "ingested_at": STARTED, "run_id": "run-1", "text": f"text of {d}", "n_chars": 9, "n_words": 3,
+                "n_paragraphs": 1, "is_deleted": False,
+            }
+            for d in doc_ids
+        ]
+    )
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    settings = Settings(output_dir=tmp_path / "out")
+    ensure_tables(settings, {})
+    return settings
+
+
+def test_every_table_exists_empty_from_the_start(settings):
+    assert set(current_versions(settings.output_dir).values()) == {0}
+    assert pl.read_delta(str(settings.output_dir / "entities")).columns[:3] == ["doc_id", "para_idx", "text"]
+
+
+def test_tables_are_written_with_run_metadata_and_read_back(settings):
+    batch = Batch("run-1", STARTED, documents=documents("d1"), paragraphs=pl.DataFrame([paragraph("d1", 0, "Headline")]))
+    assert publish_tables(batch, settings, commit_metadata("run-1", "flow-run-1")) == {"documents": 1, "paragraphs": 1}
+    read = pl.read_delta(str(settings.output_dir / "paragraphs"))
+    assert read.row(0, named=True) == {**paragraph("d1", 0, "Headline"), "lang": None, "lang_prob": None}
+    last_commit = DeltaTable(str(settings.output_dir / "paragraphs")).history(1)[0]
     assert last_commit["newsflow.run_id"] == "run-1" and last_commit["newsflow.flow_run_id"] == "flow-run-1"
     assert "newsflow.version" in last_commit
 
 
-def test_appending_nothing_to_an_existing_table_makes_no_new_version(tmp_path):
-    settings = Settings(output_dir=tmp_path)
-    empty = Batch("run-1", STARTED).quarantine
-    assert write_table("quarantine", empty, settings, "append", {}) == 0
-    assert write_table("quarantine", empty, settings, "append", {}) == 0
-    assert current_versions(tmp_path) == {"quarantine": 0}
+def test_a_processed_document_replaces_its_earlier_rows_and_only_those(settings):
+    first = pl.DataFrame([paragraph("d1", 0, "old a"), paragraph("d1", 1, "old b"), paragraph("d2", 0, "other")])
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1", "d2"), paragraphs=first), settings, {})
+    second = pl.DataFrame([paragraph("d1", 0, "new a")])
+    publish_tables(Batch("run-2", STARTED, documents=documents("d1"), paragraphs=second), settings, {})
+    rows = pl.read_delta(str(settings.output_dir / "paragraphs")).sort("doc_id", "para_idx")
+    assert rows.select("doc_id", "text").rows() == [("d1", "new a"), ("d2", "other")]
+    assert current_versions(settings.output_dir)["paragraphs"] == 2  # one commit per run
 
 
-def test_a_frame_breaking_its_contract_is_not_written(tmp_path):
-    bad = pl.DataFrame([{**PARAGRAPH, "char_end": None}])
+def test_document_updates_patch_earlier_documents(settings):
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1", "d2")), settings, {})
+    batch = Batch("run-2", STARTED, documents=documents("d3")).updated(
+        document_updates=pl.DataFrame({"doc_id": ["d1"], "is_deleted": [True]})
+    )
+    publish_tables(batch, settings, {})
+    rows = pl.read_delta(str(settings.output_dir / "documents")).sort("doc_id")
+    assert rows.select("doc_id", "is_deleted").rows() == [("d1", True), ("d2", False), ("d3", False)]
+    assert rows["text"].to_list() == ["text of d1", "text of d2", "text of d3"]
+
+
+def test_appending_nothing_makes_no_new_version(settings):
+    assert write_table("quarantine", Batch("run-1", STARTED).quarantine, settings, {}) is None
+    assert current_versions(settings.output_dir)["quarantine"] == 0
+
+
+def test_a_frame_breaking_its_contract_is_not_written(settings):
+    bad = pl.DataFrame([{**paragraph("d1", 0, "x"), "char_end": None}])
     with pytest.raises(ContractError, match="'paragraphs'.*'char_end'"):
-        write_table("paragraphs", bad, Settings(output_dir=tmp_path), "overwrite", {})
-    assert not (tmp_path / "paragraphs").exists()
+        write_table("paragraphs", bad, settings, {}, {"d1"})
+    assert current_versions(settings.output_dir)["paragraphs"] == 0
 
 
-def test_run_record_holds_counts_and_versions(tmp_path):
+def test_a_failure_between_two_tables_restores_the_tables_already_written(settings, monkeypatch):
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1"), paragraphs=pl.DataFrame([paragraph("d1", 0, "a")])), settings, {})
+    before = pl.read_delta(str(settings.output_dir / "documents"))
+    real_write = publish.write_table
+
+    def fail_on_paragraphs(table, *args, **kwargs):
+        if table == "paragraphs":
+            raise OSError("disk full")
+        return real_write(table, *args, **kwargs)
+
+    monkeypatch.setattr(publish, "write_table", fail_on_paragraphs)
+    batch = Batch("run-2", STARTED, documents=documents("d1", "d2"), paragraphs=pl.DataFrame([paragraph("d2", 0, "b")]))
+    with pytest.raises(OSError, match="disk full"):
+        publish_tables(batch, settings, {})
+    assert pl.read_delta(str(settings.output_dir / "documents")).equals(before)
+    history = DeltaTable(str(settings.output_dir / "documents")).history(1)[0]
+    assert history["operation"] == "RESTORE" and history["newsflow.operation"] == "rollback"
+
+
+def test_tables_written_by_a_run_that_never_recorded_itself_are_restored(settings):
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1")), settings, {})
+    record_run(RunRecord("run-1", STARTED, STARTED, "completed", {}, table_versions=current_versions(settings.output_dir)), settings, {})
+    publish_tables(Batch("run-2", STARTED, documents=documents("d2")), settings, {})  # then killed: no runs row
+    assert recover_interrupted_run(settings, {}) == ["documents"]
+    assert pl.read_delta(str(settings.output_dir / "documents"))["doc_id"].to_list() == ["d1"]
+    assert recover_interrupted_run(settings, {}) == []
+
+
+def test_run_record_holds_counts_and_versions(settings):
     record = RunRecord("run-1", STARTED, STARTED, "completed", {"files_seen": 3}, table_versions={"documents": 4})
-    assert record_run(record, Settings(output_dir=tmp_path), {}) == 0
-    row = pl.read_delta(str(tmp_path / "runs")).row(0, named=True)
+    assert record_run(record, settings, {}) == 1
+    row = pl.read_delta(str(settings.output_dir / "runs")).row(0, named=True)
     assert row["counts"] == {"files_seen": 3} and row["table_versions"] == {"documents": 4}
     assert row["status"] == "completed" and row["validation"] is None
+
+
+def test_a_contract_that_gains_a_column_adds_it_to_the_table(tmp_path):
+    contracts = tmp_path / "schemas"
+    contracts.mkdir()
+    for path in Settings().contracts_dir.glob("*.yaml"):
+        (contracts / path.name).write_text(path.read_text())
+    settings = Settings(output_dir=tmp_path / "out", contracts_dir=contracts)
+    ensure_tables(settings, {})
+    with (contracts / "stories.yaml").open("a") as contract:
+        contract.write("  - name: topic\n    type: string\n    description: What the story is about.\n")
+    ensure_tables(settings, {})
+    assert pl.read_delta(str(settings.output_dir / "stories")).columns[-1] == "topic"
+
+
+def test_a_second_run_waits_for_the_lock_then_gives_up_with_a_clear_message(tmp_path):
+    released = threading.Event()
+
+    def hold_lock():
+        with exclusive_run(tmp_path, "run-1", 0):
+            released.wait(5)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    time.sleep(0.2)
+    with pytest.raises(RunLockTimeout, match=r"locked by run run-1 \(pid \d+\).*NEWSFLOW_LOCK_WAIT_SECONDS"):
+        with exclusive_run(tmp_path, "run-2", 0.5):
+            pass
+    released.set()
+    holder.join()
+    with exclusive_run(tmp_path, "run-3", 0.5):
+        pass

@@ -21,6 +21,7 @@ QUARANTINE_SCHEMA = {
     "code": pl.String,
     "reason": pl.String,
     "detail": pl.String,
+    "fingerprint": pl.String,
 }
 
 
@@ -36,19 +37,27 @@ class Batch:
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
-    # doc_id plus the documents columns that changed for documents published by earlier runs
-    # (a new article can merge two stories, say); publish applies them to those rows.
-    document_updates: pl.DataFrame | None = None
+    # Changes to documents published by earlier runs (a file was removed, a new article merged
+    # two stories): frames of doc_id plus the columns they set; publish applies them in order.
+    document_updates: tuple[pl.DataFrame, ...] = ()
+    # SHA-256 of every source file's path and fingerprint: which input a release was made from.
+    manifest_sha256: str = ""
     counts: Counter = field(default_factory=Counter)
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The frames this run produced, by table name, in publication order."""
         return {table: frame for table in TABLES if (frame := getattr(self, table, None)) is not None}
 
-    def updated(self, counts: dict[str, int] | None = None, quarantined: list[dict] = (), **frames) -> "Batch":
-        """A copy with some frames replaced, counters added and quarantine records appended.
+    def updated(
+        self,
+        counts: dict[str, int] | None = None,
+        quarantined: list[dict] = (),
+        document_updates: pl.DataFrame | None = None,
+        **frames,
+    ) -> "Batch":
+        """A copy with some frames replaced, counters added, quarantine records and document updates appended.
 
-        Each quarantine record needs stage, code and reason; source_uri, doc_id and detail are optional.
+        Each quarantine record needs stage, code and reason; source_uri, doc_id, detail and fingerprint are optional.
         """
         quarantine = self.quarantine
         if quarantined:
@@ -56,4 +65,5 @@ class Batch:
             quarantine = pl.concat([quarantine, pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)])
         merged = Counter(self.counts)
         merged.update(counts or {})  # update(), unlike +, keeps zero counts
-        return replace(self, quarantine=quarantine, counts=merged, **frames)
+        updates = self.document_updates + ((document_updates,) if document_updates is not None else ())
+        return replace(self, quarantine=quarantine, counts=merged, document_updates=updates, **frames)

@@ -53,11 +53,20 @@ class Column:
         return parse_arrow_type(self.type_spec)
 
 
+WRITE_MODES = {
+    "replace": "each run replaces the rows of the documents it processed",
+    "overwrite": "each run that changes it rewrites it whole",
+    "append": "each run appends its rows",
+}
+
+
 @dataclass(frozen=True)
 class Contract:
     table: str
     description: str
     columns: tuple[Column, ...]
+    write_mode: str
+    write_key: tuple[str, ...] = ()
     expectations: tuple[dict, ...] = field(default=())
 
     @property
@@ -79,10 +88,13 @@ def table_path(output_dir: Path, table: str) -> Path:
     return Path(output_dir) / table
 
 
-def read_published(output_dir: Path, table: str) -> pl.DataFrame | None:
-    """The latest published version of a table, or None before its first run."""
+def read_published(output_dir: Path, table: str, columns: list[str] | None = None) -> pl.DataFrame | None:
+    """The latest published version of a table (only `columns`, if given), or None before its first run."""
     path = table_path(output_dir, table)
-    return pl.read_delta(str(path)) if (path / "_delta_log").is_dir() else None
+    if not (path / "_delta_log").is_dir():
+        return None
+    frame = pl.scan_delta(str(path))
+    return (frame.select(columns) if columns else frame).collect()
 
 
 def load_contract(contracts_dir: Path, table: str) -> Contract:
@@ -96,7 +108,19 @@ def load_contract(contracts_dir: Path, table: str) -> Contract:
             column.arrow_type
         except ValueError as error:
             raise ContractError(f"{path}: column {column.name!r}: {error}") from None
-    return Contract(spec["table"], spec.get("description", ""), columns, tuple(spec.get("expectations", ())))
+    write = spec.get("write", {})
+    if write.get("mode") not in WRITE_MODES:
+        raise ContractError(f"{path}: write.mode must be one of {', '.join(WRITE_MODES)}")
+    if write["mode"] == "replace" and not write.get("key"):
+        raise ContractError(f"{path}: write.mode replace needs write.key, the doc_id column(s) rows are replaced by")
+    return Contract(
+        spec["table"],
+        spec.get("description", ""),
+        columns,
+        write["mode"],
+        tuple(write.get("key", ())),
+        tuple(spec.get("expectations", ())),
+    )
 
 
 def parse_arrow_type(spec: str) -> pa.DataType:
@@ -173,7 +197,15 @@ def data_dictionary(contracts_dir: Path) -> str:
         rows = [f"| `{c.name}` | `{c.type_spec}` | {'yes' if c.nullable else 'no'} | {c.description} |" for c in contract.columns]
         sections.append(
             "\n".join(
-                [f"### {table}", "", contract.description, "", "| column | type | nullable | meaning |", "|---|---|---|---|", *rows]
+                [
+                    f"### {table}",
+                    "",
+                    f"{contract.description} Written: {WRITE_MODES[contract.write_mode]}.",
+                    "",
+                    "| column | type | nullable | meaning |",
+                    "|---|---|---|---|",
+                    *rows,
+                ]
             )
         )
     return "\n\n".join(sections) + "\n"

@@ -42,7 +42,7 @@ OutputOption = Annotated[
 def run(source: SourceOption = Path("seeds"), output: OutputOption = Path("output")) -> None:
     """Run the pipeline once over SOURCE and publish the tables into OUTPUT, then print a summary."""
     if not source.is_dir():
-        console.print(f"[red]error:[/red] source folder {source} does not exist or is not a folder")
+        console.print(f"[red]error:[/red] source folder {source} does not exist or is not a folder", soft_wrap=True)
         raise typer.Exit(2)
     from newsflow.pipeline import news_pipeline  # Prefect loads in a second; keep --help instant
 
@@ -50,7 +50,7 @@ def run(source: SourceOption = Path("seeds"), output: OutputOption = Path("outpu
         try:
             record = news_pipeline(source=source, output=output)
         except Exception as error:  # the flow has logged the details and recorded the failed run
-            console.print(f"[red]run failed:[/red] {error}")
+            console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None
     _print_summary(record, output)
 
@@ -82,3 +82,5 @@ def _print_summary(record: RunRecord, output: Path) -> None:
     out = Console()
     out.print(counts)
     out.print(tables)
+    if record.status == "completed" and not record.counts.get("tables_changed"):
+        out.print("nothing new: no table changed but runs")

@@ -1,12 +1,13 @@
 """The news-pipeline flow. It only wires the stages: ingest → clean → publish.
 
-Every stage is a plain function in newsflow.stages; here each runs as a Prefect task, and
-the flow decides what to publish and records the run, whatever its outcome.
+Every stage is a plain function in newsflow.stages; here each runs as a Prefect task. The
+flow holds the output folder's lock for the whole run, publishes one release, and records
+the run in the runs table whatever its outcome.
 """
 
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -17,6 +18,13 @@ from newsflow.stages import clean, ingest, publish
 
 # Frames are passed in memory; hashing them for a cache key would cost more than the stage.
 stage_task = task(cache_policy=NO_CACHE)
+
+
+@stage_task(name="prepare output")
+def prepare_output(settings: Settings, metadata: dict[str, str]) -> list[str]:
+    restored = publish.recover_interrupted_run(settings, metadata)
+    publish.ensure_tables(settings, metadata)
+    return restored
 
 
 @stage_task(name="ingest articles")
@@ -42,19 +50,22 @@ def record_run(record: RunRecord, settings: Settings, metadata: dict[str, str]) 
 
 
 @flow(name="news-pipeline", log_prints=True)
-def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output")) -> RunRecord:
-    """Read the articles in `source`, clean them and publish them as Delta tables in `output`."""
-    settings = Settings(source_dir=source, output_dir=output)
+def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output"), full_refresh: bool = False) -> RunRecord:
+    """Read the new and changed articles in `source`, clean them and publish them as Delta tables in `output`."""
+    settings = Settings(source_dir=source, output_dir=output, full_refresh=full_refresh)
     started_at = utc_now()
     batch = Batch(run_id=new_run_id(started_at), started_at=started_at)
     metadata = commit_metadata(batch.run_id, flow_run.id)
-    try:
-        batch = ingest_articles(batch, settings)
-        batch = clean_articles(batch, settings)
-        publish_tables(batch, settings, metadata)
-    except Exception as error:
-        failed = RunRecord(batch.run_id, started_at, utc_now(), "failed", dict(batch.counts), flow_run.id, error=str(error))
-        record_run(failed, settings, metadata)
-        raise
-    counts = {**batch.counts, "documents_published": batch.documents.height, "quarantined": batch.quarantine.height}
-    return record_run(RunRecord(batch.run_id, started_at, utc_now(), "completed", counts, flow_run.id), settings, metadata)
+    with publish.exclusive_run(settings.output_dir, batch.run_id, settings.lock_wait_seconds):
+        prepare_output(settings, metadata)
+        try:
+            batch = ingest_articles(batch, settings)
+            metadata = commit_metadata(batch.run_id, flow_run.id, batch.manifest_sha256)
+            batch = clean_articles(batch, settings)
+            changed = publish_tables(batch, settings, metadata)
+        except Exception as error:
+            record_run(RunRecord.failed(batch, started_at, flow_run.id, error), settings, metadata)
+            raise
+        if not changed:
+            get_run_logger().info("nothing new in %s: no table changed but runs", source)
+        return record_run(RunRecord.completed(batch, started_at, flow_run.id, changed), settings, metadata)

@@ -23,6 +23,20 @@ class RunRecord:
     error: str | None = None
     table_versions: dict[str, int] = field(default_factory=dict)
 
+    @classmethod
+    def completed(cls, batch, started_at: datetime, flow_run_id: str | None, changed: dict[str, int]) -> "RunRecord":
+        counts = {
+            **batch.counts,
+            "documents_published": batch.documents.height,
+            "quarantined": batch.quarantine.height,
+            "tables_changed": len(changed),
+        }
+        return cls(batch.run_id, started_at, utc_now(), "completed", counts, flow_run_id)
+
+    @classmethod
+    def failed(cls, batch, started_at: datetime, flow_run_id: str | None, error: BaseException) -> "RunRecord":
+        return cls(batch.run_id, started_at, utc_now(), "failed", dict(batch.counts), flow_run_id, error=str(error))
+
 
 def new_run_id(started_at: datetime) -> str:
     """Sortable and unique: the UTC start time and a random suffix."""
@@ -33,9 +47,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def commit_metadata(run_id: str, flow_run_id: str | None) -> dict[str, str]:
-    """What every Delta commit of a run records about the code and the run that made it."""
+def commit_metadata(run_id: str, flow_run_id: str | None, manifest_sha256: str = "") -> dict[str, str]:
+    """What every Delta commit of a run records about the code, the input and the run that made it."""
     metadata = {"newsflow.run_id": run_id, "newsflow.version": __version__}
+    if manifest_sha256:
+        metadata["newsflow.source_manifest_sha256"] = manifest_sha256
     if flow_run_id:
         metadata["newsflow.flow_run_id"] = flow_run_id
     if commit := git_commit():

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     boilerplate_rules: Path = Field(
         PACKAGE_DIR / "rules" / "boilerplate.yaml", description="Line rules that remove boilerplate from article bodies."
     )
+    full_refresh: bool = Field(
+        False, description="Process every file and rewrite the tables, instead of only new and changed files."
+    )
+    lock_wait_seconds: float = Field(
+        600, ge=0, description="How long a run waits for another run publishing into the same output folder."
+    )
     max_file_bytes: int = Field(5_000_000, gt=0, description="Files larger than this are quarantined, not read.")
     repeated_sentence_similarity: float = Field(
         0.9, gt=0, le=1, description="Similarity above which a sentence repeated inside a paragraph is dropped."

@@ -60,7 +60,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
     rules = load_boilerplate_rules(settings.boilerplate_rules)
     documents_contract = load_contract(settings.contracts_dir, "documents")
     cleaned, paragraphs, quarantined = [], [], []
-    for doc in track(batch.documents.select("doc_id", "source_uri", "raw_text").rows(named=True), "clean"):
+    for doc in track(batch.documents.select("doc_id", "source_uri", "content_sha256", "raw_text").rows(named=True), "clean"):
         article = clean_article(doc["raw_text"], rules, settings.repeated_sentence_similarity)
         if not article.paragraphs:
             quarantined.append(
@@ -71,6 +71,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
                     "code": "no_content",
                     "reason": "nothing is left after removing boilerplate: check the file holds an article",
                     "detail": f"{len(article.removed_lines)} line(s) removed",
+                    "fingerprint": doc["content_sha256"],
                 }
             )
             continue

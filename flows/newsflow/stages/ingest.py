@@ -10,17 +10,26 @@ import contextlib
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import charset_normalizer
 import polars as pl
 
 from newsflow.batch import Batch
+from newsflow.catalog import read_published
 from newsflow.progress import track
 from newsflow.settings import Settings
 
 ARTICLE_SUFFIX = ".txt"
+_ARTICLE_SCHEMA = {
+    "source_uri": pl.String,
+    "doc_id": pl.String,
+    "size_bytes": pl.Int64,
+    "content_sha256": pl.String,
+    "encoding": pl.String,
+    "raw_text": pl.String,
+}
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _FALLBACK_ENCODINGS = ("cp1252", "latin-1")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # all but tab, newlines and form feeds
@@ -41,33 +50,78 @@ class Refused(Exception):
 
 
 def run(batch: Batch, settings: Settings) -> Batch:
+    """Read the new and changed files; skip the unchanged; mark the documents of removed files deleted."""
     source_dir = Path(settings.source_dir)
     files = find_article_files(source_dir)
-    articles, quarantined = [], []
+    previous, live = ({}, {}) if settings.full_refresh else previous_state(settings.output_dir)
+    articles, quarantined, manifest = [], [], {}
     for path in track(files, "ingest"):
         source_uri = path.relative_to(source_dir).as_posix()
+        fingerprint, outcome = examine(path, settings.max_file_bytes)
+        manifest[source_uri] = fingerprint
+        if previous.get(source_uri) == fingerprint:
+            continue
         ids = {"source_uri": source_uri, "doc_id": doc_id_for(source_uri)}
-        try:
-            articles.append({**ids, **read_article(path, settings.max_file_bytes)})
-        except Refused as refused:
-            quarantined.append({"stage": "ingest", **ids, **vars(refused)})
-    documents = pl.DataFrame(
-        articles,
-        schema={
-            "source_uri": pl.String,
-            "doc_id": pl.String,
-            "size_bytes": pl.Int64,
-            "content_sha256": pl.String,
-            "encoding": pl.String,
-            "raw_text": pl.String,
-        },
-    ).with_columns(
+        if isinstance(outcome, Refused):
+            quarantined.append({"stage": "ingest", **ids, **vars(outcome), "fingerprint": fingerprint})
+        else:
+            articles.append({**ids, **outcome})
+    documents = pl.DataFrame(articles, schema=_ARTICLE_SCHEMA).with_columns(
         ingested_at=pl.lit(batch.started_at, dtype=pl.Datetime("us", "UTC")),
         run_id=pl.lit(batch.run_id),
         is_deleted=pl.lit(False),
     )
-    counts = {"files_seen": len(files), "files_read": len(articles), "files_quarantined": len(quarantined)}
-    return batch.updated(documents=documents, counts=counts, quarantined=quarantined)
+    removed = sorted(uri for uri in live if uri not in manifest)
+    counts = {
+        "files_seen": len(files),
+        "files_new": sum(uri not in previous for uri in manifest),
+        "files_changed": sum(uri in previous and previous[uri] != fp for uri, fp in manifest.items()),
+        "files_unchanged": sum(previous.get(uri) == fp for uri, fp in manifest.items()),
+        "files_removed": len(removed),
+        "files_quarantined": len(quarantined),
+    }
+    deleted = pl.DataFrame({"doc_id": [live[uri] for uri in removed], "is_deleted": True}) if removed else None
+    return replace(
+        batch.updated(documents=documents, counts=counts, quarantined=quarantined, document_updates=deleted),
+        manifest_sha256=hashlib.sha256("".join(f"{u}\t{f}\n" for u, f in sorted(manifest.items())).encode()).hexdigest(),
+    )
+
+
+def previous_state(output_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """What earlier runs saw: each file's latest fingerprint, and the doc_id of each live document's file.
+
+    A file's latest record is its document or its quarantine row, whichever came from the later run.
+    """
+    documents = read_published(output_dir, "documents", ["source_uri", "doc_id", "content_sha256", "is_deleted", "run_id"])
+    quarantine = read_published(output_dir, "quarantine", ["source_uri", "fingerprint", "run_id"])
+    if documents is None or quarantine is None:
+        return {}, {}
+    live = documents.filter(~pl.col("is_deleted"))
+    latest = (
+        pl.concat(
+            [
+                live.select("source_uri", fingerprint="content_sha256", run_id="run_id"),
+                quarantine.drop_nulls(["source_uri", "fingerprint"]),
+            ]
+        )
+        .sort("run_id")
+        .unique("source_uri", keep="last")
+    )
+    return dict(latest.select("source_uri", "fingerprint").iter_rows()), dict(live.select("source_uri", "doc_id").iter_rows())
+
+
+def examine(path: Path, max_file_bytes: int) -> tuple[str, dict | Refused]:
+    """A file's fingerprint (its SHA-256, or its problem if it cannot be read) and its article or refusal."""
+    try:
+        data = read_file(path, max_file_bytes)
+    except Refused as refused:
+        return f"{refused.code}: {refused.detail}", refused
+    fingerprint = hashlib.sha256(data).hexdigest()
+    try:
+        text, encoding = decode_text(data)
+    except Refused as refused:
+        return fingerprint, refused
+    return fingerprint, {"size_bytes": len(data), "content_sha256": fingerprint, "encoding": encoding, "raw_text": text}
 
 
 def find_article_files(source_dir: Path) -> list[Path]:
@@ -82,8 +136,8 @@ def doc_id_for(source_uri: str) -> str:
     return hashlib.sha256(source_uri.encode("utf-8")).hexdigest()[:16]
 
 
-def read_article(path: Path, max_file_bytes: int) -> dict:
-    """Size, hash, encoding and text of one file, or Refused saying why not."""
+def read_file(path: Path, max_file_bytes: int) -> bytes:
+    """The bytes of one file, or Refused saying why they cannot be read."""
     if path.is_symlink() and not path.exists():
         raise Refused(
             "broken_symlink",
@@ -113,13 +167,7 @@ def read_article(path: Path, max_file_bytes: int) -> dict:
             "file is over the size limit: split it into articles or raise NEWSFLOW_MAX_FILE_BYTES",
             f"more than {max_file_bytes} bytes",
         )
-    text, encoding = decode_text(data)
-    return {
-        "size_bytes": len(data),
-        "content_sha256": hashlib.sha256(data).hexdigest(),
-        "encoding": encoding,
-        "raw_text": text,
-    }
+    return data
 
 
 def decode_text(data: bytes) -> tuple[str, str]:

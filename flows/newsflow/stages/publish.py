@@ -1,49 +1,218 @@
-"""publish: write a run's frames as Delta Lake tables under the output folder.
+"""publish: write a run's frames as one release of Delta Lake tables under the output folder.
 
-Every frame is checked against its contract first (catalog.conform), so a frame that does
-not match fails with the table and column named. Each written table gets one commit whose
-metadata says which run wrote it.
+A release is the version of every table after a run; the runs table records it
+(runs.table_versions), so readers can load a consistent set (newsflow.datasets). Tables
+change only under the output folder's lock. If writing fails half-way, the tables already
+written are restored to their previous versions; a run killed half-way is undone by the
+next run before it starts (recover_interrupted_run).
+
+How a table is written comes from its contract (`write:` in schemas/<table>.yaml):
+replace (the rows of the documents a run processed replace their earlier rows), overwrite
+or append. Every frame is checked against its contract first (catalog.conform).
 """
 
+import fcntl
 import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+from deltalake import CommitProperties, DeltaTable, Field, write_deltalake
 
 from newsflow.batch import Batch
-from newsflow.catalog import TABLES, conform, load_contract, table_path
+from newsflow.catalog import TABLES, Contract, conform, load_contract, read_published, table_path
 from newsflow.runs import RunRecord
 from newsflow.settings import Settings
 
-# Tables that accumulate history; the others hold the current state of the source folder.
-APPEND_TABLES = frozenset({"duplicates", "quarantine", "runs"})
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".newsflow.lock"
+
+
+class RunLockTimeout(RuntimeError):
+    """Another run kept the output folder locked for too long."""
+
+
+@contextmanager
+def exclusive_run(output_dir: Path, run_id: str, wait_seconds: float) -> Iterator[None]:
+    """Hold the output folder's lock for a whole run, so two runs never interleave their commits."""
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(output_dir) / LOCK_FILE, "a+") as lock:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                lock.seek(0)
+                holder = lock.read().strip() or "another run"
+                if time.monotonic() >= deadline:
+                    raise RunLockTimeout(
+                        f"{output_dir} is locked by {holder} for over {wait_seconds:.0f} s; "
+                        f"wait for it to finish or raise NEWSFLOW_LOCK_WAIT_SECONDS"
+                    ) from None
+                log.info("waiting for %s to finish with %s", holder, output_dir)
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"run {run_id} (pid {os.getpid()})")
+        lock.flush()
+        try:
+            yield
+        finally:
+            lock.truncate(0)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def ensure_tables(settings: Settings, commit_metadata: dict[str, str]) -> None:
+    """Create every missing table empty, as its version 0 (so a run can always be undone to a
+    version), and add to existing tables the columns their contracts gained since."""
+    for table in TABLES:
+        path = str(table_path(settings.output_dir, table))
+        contract = load_contract(settings.contracts_dir, table)
+        if not DeltaTable.is_deltatable(path):
+            write_deltalake(path, contract.arrow_schema.empty_table(), description=contract.description)
+            continue
+        existing = set(DeltaTable(path).schema().to_arrow().names)
+        added = [field.with_nullable(True) for field in contract.arrow_schema if field.name not in existing]
+        if added:  # earlier rows have no value for a new column, so it is added as nullable
+            DeltaTable(path).alter.add_columns(
+                [Field.from_arrow(field) for field in added], commit_properties=CommitProperties(custom_metadata=commit_metadata)
+            )
+            log.info("table %s: added column(s) %s from its contract", table, ", ".join(f.name for f in added))
+
+
+def last_release(output_dir: Path) -> dict[str, int]:
+    """Table versions recorded by the latest run; every run, failed or not, ends on a consistent set."""
+    runs = read_published(output_dir, "runs")
+    if runs is None or runs.is_empty():
+        return {}
+    return dict(runs.sort("started_at").row(-1, named=True)["table_versions"])
+
+
+def recover_interrupted_run(settings: Settings, commit_metadata: dict[str, str]) -> list[str]:
+    """Restore tables that a killed run left beyond the last release; returns the tables restored."""
+    released = last_release(settings.output_dir)
+    behind = {
+        table: released.get(table, 0)
+        for table, version in current_versions(settings.output_dir).items()
+        if table != "runs" and version > released.get(table, 0) and not _restored_to(settings.output_dir, table, released.get(table, 0))
+    }
+    _restore(settings.output_dir, behind, {**commit_metadata, "newsflow.operation": "recover"})
+    if behind:
+        log.warning("an earlier run was interrupted while publishing: restored %s", ", ".join(sorted(behind)))
+    return sorted(behind)
 
 
 def publish_tables(batch: Batch, settings: Settings, commit_metadata: dict[str, str]) -> dict[str, int]:
-    """Write every frame the run produced; returns the new version of each table written."""
-    return {
-        table: write_table(table, frame, settings, "append" if table in APPEND_TABLES else "overwrite", commit_metadata)
-        for table, frame in batch.frames().items()
-    }
+    """Write every table the run changed, each in one commit; returns their new versions.
+
+    If any write fails, the tables already written are restored before the error propagates.
+    """
+    before = current_versions(settings.output_dir)
+    frames = {**batch.frames(), "documents": _documents_with_updates(batch, settings)}
+    processed = set(batch.documents["doc_id"]) if batch.documents is not None else set()
+    replaced = processed.union(*(u["doc_id"] for u in batch.document_updates))
+    written: dict[str, int] = {}
+    try:
+        for table in TABLES:
+            if frames.get(table) is None:
+                continue
+            ids = replaced if table == "documents" else processed
+            version = write_table(table, frames[table], settings, commit_metadata, ids)
+            if version is not None:
+                written[table] = version
+    except BaseException:
+        _restore(settings.output_dir, {t: before[t] for t in written}, {**commit_metadata, "newsflow.operation": "rollback"})
+        raise
+    return written
 
 
-def write_table(table: str, frame, settings: Settings, mode: str, commit_metadata: dict[str, str]) -> int:
-    """One commit to one table; appending nothing to an existing table commits nothing."""
+def write_table(
+    table: str, frame: pl.DataFrame | pa.Table, settings: Settings, commit_metadata: dict[str, str], replaced_ids=()
+) -> int | None:
+    """One commit to one table, as its contract says; returns the new version, or None if nothing changed."""
     contract = load_contract(settings.contracts_dir, table)
     data = conform(table, frame, contract)
-    path = table_path(settings.output_dir, table)
-    if mode == "append" and data.num_rows == 0 and DeltaTable.is_deltatable(str(path)):
-        return DeltaTable(str(path)).version()
-    write_deltalake(
-        str(path),
-        data,
-        mode=mode,
-        schema_mode="overwrite" if mode == "overwrite" else "merge",
-        description=contract.description,
-        commit_properties=CommitProperties(custom_metadata=commit_metadata),
-    )
-    return DeltaTable(str(path)).version()
+    path = str(table_path(settings.output_dir, table))
+    mode = "overwrite" if settings.full_refresh and contract.write_mode == "replace" else contract.write_mode
+    commit = CommitProperties(custom_metadata=commit_metadata)
+    if not DeltaTable.is_deltatable(path):
+        write_deltalake(path, data, mode="overwrite", description=contract.description, commit_properties=commit)
+    elif mode == "overwrite":
+        write_deltalake(path, data, mode="overwrite", schema_mode="overwrite", commit_properties=commit)
+    elif mode == "replace" and _has_rows_of(path, contract, replaced_ids):
+        kept = _rows_not_of(path, contract, replaced_ids)
+        rows = pa.RecordBatchReader.from_batches(contract.arrow_schema, chain(kept, data.to_batches()))
+        write_deltalake(path, rows, mode="overwrite", schema_mode="overwrite", commit_properties=commit)
+    elif data.num_rows:  # append, or replace where no earlier row is replaced
+        write_deltalake(path, data, mode="append", schema_mode="merge", commit_properties=commit)
+    else:
+        return None
+    return DeltaTable(path).version()
+
+
+def _replaced_filter(contract: Contract, ids) -> ds.Expression:
+    values = pa.array(sorted(ids), pa.string())
+    return _any(pc.field(key).isin(values) for key in contract.write_key)
+
+
+def _any(expressions) -> ds.Expression:
+    expressions = list(expressions)
+    result = expressions[0]
+    for expression in expressions[1:]:
+        result = result | expression
+    return result
+
+
+def _files(path: str) -> ds.Dataset:
+    """The table's current Parquet files, read by pyarrow alone: the Delta writer cannot read its own
+    table from inside a write, and newsflow tables use no deletion vectors or column mapping."""
+    table = DeltaTable(path)
+    return ds.dataset(table.file_uris(), schema=pa.schema(table.schema().to_arrow()), format="parquet")
+
+
+def _has_rows_of(path: str, contract: Contract, ids) -> bool:
+    return bool(ids) and _files(path).count_rows(filter=_replaced_filter(contract, ids)) > 0
+
+
+def _rows_not_of(path: str, contract: Contract, ids) -> Iterator[pa.RecordBatch]:
+    """The table's rows that stay, streamed batch by batch and brought to the current contract."""
+    batches = _files(path).scanner(filter=~_replaced_filter(contract, ids)).to_batches()  # opened before the write
+    return chain.from_iterable(conform(contract.table, pa.Table.from_batches([b]), contract).to_batches() for b in batches)
+
+
+def _documents_with_updates(batch: Batch, settings: Settings) -> pl.DataFrame | None:
+    """The run's documents plus the earlier documents whose fields the run changed, patched."""
+    if not batch.document_updates:
+        return batch.documents
+    processed = set(batch.documents["doc_id"])
+    ids = set().union(*(u["doc_id"] for u in batch.document_updates)) - processed
+    dataset = _files(str(table_path(settings.output_dir, "documents")))
+    earlier = pl.from_arrow(dataset.to_table(filter=pc.field("doc_id").isin(pa.array(sorted(ids), pa.string()))))
+    rows = pl.concat([batch.documents, earlier], how="diagonal_relaxed")
+    for update in batch.document_updates:
+        rows = rows.update(update, on="doc_id", include_nulls=True)
+    return rows
+
+
+def _restore(output_dir: Path, versions: dict[str, int], commit_metadata: dict[str, str]) -> None:
+    for table, version in versions.items():
+        metadata = {**commit_metadata, "newsflow.restored_to": str(version)}
+        DeltaTable(str(table_path(output_dir, table))).restore(version, commit_properties=CommitProperties(custom_metadata=metadata))
+
+
+def _restored_to(output_dir: Path, table: str, version: int) -> bool:
+    """Whether the table's latest commit already restored it to `version`."""
+    return DeltaTable(str(table_path(output_dir, table))).history(1)[0].get("newsflow.restored_to") == str(version)
 
 
 def current_versions(output_dir: Path) -> dict[str, int]:
@@ -56,7 +225,7 @@ def current_versions(output_dir: Path) -> dict[str, int]:
 
 
 def record_run(record: RunRecord, settings: Settings, commit_metadata: dict[str, str]) -> int:
-    """Append the run's row to the runs table; returns the runs table's new version."""
+    """Append the run's row, holding the release it leaves, to the runs table; returns its new version."""
     row = {
         "run_id": record.run_id,
         "flow_run_id": record.flow_run_id,
@@ -69,4 +238,4 @@ def record_run(record: RunRecord, settings: Settings, commit_metadata: dict[str,
         "error": record.error,
     }
     contract = load_contract(settings.contracts_dir, "runs")
-    return write_table("runs", pa.Table.from_pylist([row], schema=contract.arrow_schema), settings, "append", commit_metadata)
+    return write_table("runs", pa.Table.from_pylist([row], schema=contract.arrow_schema), settings, commit_metadata)
