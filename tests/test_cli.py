@@ -19,6 +19,7 @@ def test_run_help_explains_every_option():
     assert result.exit_code == 0
     assert "--source" in result.output and "every *.txt under it is read" in result.output
     assert "--output" in result.output and "one sub-folder per table" in result.output
+    assert "--full-refresh" in result.output
 
 
 def test_missing_source_folder_is_refused_clearly(tmp_path):
@@ -46,3 +47,24 @@ def test_run_over_the_seeds_prints_a_summary_and_no_traceback(tmp_path):
     for table in ("documents", "paragraphs", "quarantine", "runs"):
         assert table in summary
     assert "│ documents  │ 1       │ 5    │" in summary  # version 0 is the empty table
+
+
+def test_datasets_commands_describe_a_published_output(seeds_run):
+    output = str(seeds_run[0])
+    runner = CliRunner()
+    listed = runner.invoke(app, ["datasets", "list", "--output", output], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "│ documents  │ 1       │ 5    │" in listed.output
+    history = runner.invoke(app, ["datasets", "history", "documents", "--output", output], env={"COLUMNS": "200"})
+    assert history.exit_code == 0 and seeds_run[1].run_id in history.output
+    diff = runner.invoke(app, ["datasets", "diff", "documents", "0", "1", "--output", output])
+    assert diff.exit_code == 0 and "added (5):" in diff.output and "removed (0): -" in diff.output
+    vacuum = runner.invoke(app, ["datasets", "vacuum", "--keep", "1", "--output", output])
+    assert vacuum.exit_code == 0 and "dry run: nothing deleted" in vacuum.output
+
+
+def test_datasets_errors_say_what_to_fix_without_a_traceback(seeds_run, tmp_path):
+    runner = CliRunner()
+    wrong_version = runner.invoke(app, ["datasets", "diff", "documents", "0", "7", "--output", str(seeds_run[0])])
+    assert wrong_version.exit_code == 2 and "table documents has versions 0 to 1, not 7" in wrong_version.output
+    no_tables = runner.invoke(app, ["datasets", "list", "--output", str(tmp_path)])
+    assert no_tables.exit_code == 2 and "run `newsflow run --output" in no_tables.output

@@ -15,11 +15,18 @@ def test_readme_python_snippets_run_against_a_published_output(seeds_run, monkey
     (tmp_path / "output").symlink_to(output)
     monkeypatch.chdir(tmp_path)
     snippets = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
-    assert len(snippets) >= 3
+    assert len(snippets) == 4
+    results = []
     for snippet in snippets:
         namespace: dict = {}
         exec(compile(snippet, "README.md", "exec"), namespace)
-    assert namespace["quarantine"].shape[0] == 0  # the pandas snippet ran last
+        results.append(namespace)
+    polars, releases, duckdb, pandas = results
+    assert polars["first"].height == 5 and polars["paragraphs"]["kind"].unique().to_list() == ["body"]
+    assert releases["documents"].height == 5 and releases["paragraphs_then"]["doc_id"].n_unique() == 5
+    assert len(releases["changes"]["added"]) == 5
+    assert dict(duckdb["removed"].iter_rows())["also_read_teaser"] == 5
+    assert pandas["quarantine"].shape[0] == 0 and pandas["documents_v1"].shape[0] == 5
 
 
 def test_readme_data_dictionary_is_generated_from_the_contracts():

@@ -1,18 +1,20 @@
 """The `newsflow` command."""
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from deltalake import DeltaTable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsflow import progress
-from newsflow.catalog import table_path
+from newsflow import datasets, progress
+from newsflow.catalog import TABLES, table_path
 from newsflow.runs import RunRecord
 
 app = typer.Typer(
@@ -39,8 +41,17 @@ OutputOption = Annotated[
 
 
 @app.command()
-def run(source: SourceOption = Path("seeds"), output: OutputOption = Path("output")) -> None:
-    """Run the pipeline once over SOURCE and publish the tables into OUTPUT, then print a summary."""
+def run(
+    source: SourceOption = Path("seeds"),
+    output: OutputOption = Path("output"),
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Process every file and rewrite the tables, not only new and changed files.")
+    ] = False,
+) -> None:
+    """Run the pipeline once over SOURCE and publish the tables into OUTPUT, then print a summary.
+
+    Only new and changed files are processed; removed files are marked deleted.
+    """
     if not source.is_dir():
         console.print(f"[red]error:[/red] source folder {source} does not exist or is not a folder", soft_wrap=True)
         raise typer.Exit(2)
@@ -48,7 +59,7 @@ def run(source: SourceOption = Path("seeds"), output: OutputOption = Path("outpu
 
     with _progress_bar() as bar:
         try:
-            record = news_pipeline(source=source, output=output)
+            record = news_pipeline(source=source, output=output, full_refresh=full_refresh)
         except Exception as error:  # the flow has logged the details and recorded the failed run
             console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None
@@ -84,3 +95,92 @@ def _print_summary(record: RunRecord, output: Path) -> None:
     out.print(tables)
     if record.status == "completed" and not record.counts.get("tables_changed"):
         out.print("nothing new: no table changed but runs")
+
+
+datasets_app = typer.Typer(
+    help="Inspect the published tables: versions, releases, history, diffs, clean-up.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(datasets_app, name="datasets")
+DatasetsOutput = Annotated[Path, typer.Option("--output", help="Folder holding the tables.")]
+TableArgument = Annotated[str, typer.Argument(help=f"One of: {', '.join(TABLES)}.")]
+
+
+@datasets_app.callback()
+def datasets_errors() -> None:
+    """Inspect the published tables: versions, releases, history, diffs, clean-up."""
+
+
+def _user_errors(command):
+    """A wrong table name, version or folder is the user's to fix: say so in one line, no traceback."""
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (FileNotFoundError, KeyError, ValueError) as error:
+            console.print(f"[red]error:[/red] {error.args[0] if error.args else error}", soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapped
+
+
+@datasets_app.command("list")
+@_user_errors
+def datasets_list(output: DatasetsOutput = Path("output")) -> None:
+    """Every table with its latest version, rows, and the run that last changed it."""
+    _print_frame(datasets.list_tables(output), f"tables in {output}")
+
+
+@datasets_app.command("releases")
+@_user_errors
+def datasets_releases(output: DatasetsOutput = Path("output")) -> None:
+    """Completed runs and the version of every table each released (pin one with datasets.load(release=...))."""
+    releases = datasets.releases(output).with_columns(
+        pl.col("table_versions").map_elements(lambda v: ", ".join(f"{t}={n}" for t, n in v.items()), return_dtype=pl.String)
+    )
+    _print_frame(releases, f"releases in {output}")
+
+
+@datasets_app.command("history")
+@_user_errors
+def datasets_history(table: TableArgument, output: DatasetsOutput = Path("output")) -> None:
+    """One line per version of TABLE: when, which operation and run, rows added and removed."""
+    _print_frame(datasets.history(table, output), f"history of {table}")
+
+
+@datasets_app.command("diff")
+@_user_errors
+def datasets_diff(
+    table: TableArgument,
+    from_version: Annotated[int, typer.Argument(help="The older version.")],
+    to_version: Annotated[int, typer.Argument(help="The newer version.")],
+    output: DatasetsOutput = Path("output"),
+) -> None:
+    """Keys (doc_id, story_id, ...) that TABLE gained, lost and changed from one version to another."""
+    for change, keys in datasets.diff(table, from_version, to_version, output).items():
+        Console().print(f"{change} ({len(keys)}): {', '.join(keys) or '-'}", soft_wrap=True)
+
+
+@datasets_app.command("vacuum")
+@_user_errors
+def datasets_vacuum(
+    keep: Annotated[int, typer.Option("--keep", min=1, help="How many of the latest versions of each table stay readable.")],
+    apply: Annotated[bool, typer.Option("--apply", help="Delete the files; without it, only list what would go.")] = False,
+    output: DatasetsOutput = Path("output"),
+) -> None:
+    """Delete data files that only versions older than the last KEEP need (a dry run unless --apply)."""
+    files = datasets.vacuum(keep, dry_run=not apply, output_dir=output)
+    verb = "deleted" if apply else "would delete"
+    for table, paths in files.items():
+        Console().print(f"{table}: {verb} {len(paths)} file(s)")
+    if not apply:
+        Console().print("dry run: nothing deleted; add --apply to delete. Older versions and releases stop being readable.")
+
+
+def _print_frame(frame: pl.DataFrame, title: str) -> None:
+    table = Table(*frame.columns, title=title)
+    for row in frame.iter_rows():
+        table.add_row(*("" if value is None else str(value) for value in row))
+    Console().print(table)

@@ -44,8 +44,8 @@ def publish_tables(batch: Batch, settings: Settings, metadata: dict[str, str]) -
 
 @stage_task(name="record run")
 def record_run(record: RunRecord, settings: Settings, metadata: dict[str, str]) -> RunRecord:
-    record.table_versions = publish.current_versions(settings.output_dir)
-    record.table_versions["runs"] = publish.record_run(record, settings, metadata)
+    record.table_versions = {t: v for t, v in publish.current_versions(settings.output_dir).items() if t != "runs"}
+    record.table_versions["runs"] = publish.record_run(record, settings, metadata)  # shown, not stored
     return record
 
 

@@ -1,0 +1,148 @@
+"""Reading the published datasets: consistent releases, versions, history, diffs and clean-up.
+
+A release is what one run left behind: the version of every table, recorded in the runs
+table. `load(table)` reads the latest completed release, so a reader never sees a table
+that a run in progress has already changed next to one it has not.
+"""
+
+from pathlib import Path
+
+import polars as pl
+from deltalake import DeltaTable
+
+from newsflow.catalog import TABLES, load_contract, read_published, table_path
+from newsflow.settings import Settings
+
+DEFAULT_OUTPUT = Path("output")
+
+
+def releases(output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
+    """The completed runs, oldest first, each with the version of every table it released."""
+    runs = read_published(output_dir, "runs")
+    if runs is None:
+        raise FileNotFoundError(f"no datasets in {output_dir}: run `newsflow run --output {output_dir}` first")
+    return runs.filter(pl.col("status") == "completed").sort("started_at").select("run_id", "finished_at", "table_versions")
+
+
+def release_versions(release: str | None = None, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, int]:
+    """The version of every table in a release (a run id), or in the latest release."""
+    completed = releases(output_dir)
+    if release is not None:
+        completed = completed.filter(pl.col("run_id") == release)
+        if completed.is_empty():
+            raise KeyError(f"no completed run {release!r} in {output_dir}; `newsflow datasets releases` lists them")
+    if completed.is_empty():
+        raise KeyError(f"no completed run in {output_dir} yet")
+    return dict(completed.row(-1, named=True)["table_versions"])
+
+
+def load(
+    table: str, release: str | None = None, version: int | None = None, output_dir: Path = DEFAULT_OUTPUT
+) -> pl.DataFrame:
+    """A table as a Polars frame: at `version`, or as released by run `release`, or in the latest release."""
+    if release is not None and version is not None:
+        raise ValueError("pass release or version, not both")
+    if version is None and table != "runs":
+        version = release_versions(release, output_dir)[table]
+    delta = _open(table, output_dir)
+    if version is not None and not 0 <= version <= delta.version():
+        raise ValueError(f"table {table} has versions 0 to {delta.version()}, not {version}")
+    return pl.read_delta(str(table_path(output_dir, table)), version=version)
+
+
+def _open(table: str, output_dir: Path) -> DeltaTable:
+    path = table_path(output_dir, table)
+    if not DeltaTable.is_deltatable(str(path)):
+        raise FileNotFoundError(f"no table {table} in {output_dir}: run `newsflow run --output {output_dir}` first")
+    return DeltaTable(str(path))
+
+
+def list_tables(output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
+    """Every table with its latest version, row count and the run that last changed it."""
+    rows = []
+    for table in TABLES:
+        path = table_path(output_dir, table)
+        if DeltaTable.is_deltatable(str(path)):
+            delta = DeltaTable(str(path))
+            last = delta.history(1)[0]
+            rows.append(
+                {
+                    "table": table,
+                    "version": delta.version(),
+                    "rows": delta.count(),
+                    "last_run": last.get("newsflow.run_id"),
+                    "changed_at": last.get("timestamp"),
+                }
+            )
+    if not rows:
+        raise FileNotFoundError(f"no tables in {output_dir}: run `newsflow run --output {output_dir}` first")
+    return pl.DataFrame(rows, schema={"table": pl.String, "version": pl.Int64, "rows": pl.Int64, "last_run": pl.String, "changed_at": pl.Int64}).with_columns(
+        pl.from_epoch("changed_at", time_unit="ms").dt.replace_time_zone("UTC")
+    )
+
+
+def history(table: str, output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
+    """One row per version of a table: when, what operation, which run, rows written and removed."""
+    entries = _open(table, output_dir).history()
+    return pl.DataFrame(
+        [
+            {
+                "version": entry["version"],
+                "changed_at": entry["timestamp"],
+                "operation": entry.get("operation"),
+                "run_id": entry.get("newsflow.run_id"),
+                "note": entry.get("newsflow.operation"),
+                "rows_added": (entry.get("operationMetrics") or {}).get("num_added_rows"),
+                "rows_removed": (entry.get("operationMetrics") or {}).get("num_removed_rows")
+                if entry.get("operation") != "RESTORE"
+                else None,
+            }
+            for entry in entries
+        ],
+        schema={
+            "version": pl.Int64,
+            "changed_at": pl.Int64,
+            "operation": pl.String,
+            "run_id": pl.String,
+            "note": pl.String,
+            "rows_added": pl.Int64,
+            "rows_removed": pl.Int64,
+        },
+    ).with_columns(pl.from_epoch("changed_at", time_unit="ms").dt.replace_time_zone("UTC")).sort("version")
+
+
+def diff(table: str, from_version: int, to_version: int, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, list[str]]:
+    """Which keys (doc_id, story_id, run_id, ...) a table gained, lost and changed between two versions."""
+    contract = load_contract(Settings().contracts_dir, table)
+    key = contract.write_key[0] if contract.write_key else contract.columns[0].name
+    before, after = (_content_by_key(load(table, version=v, output_dir=output_dir), key) for v in (from_version, to_version))
+    return {
+        "added": sorted(after.keys() - before.keys()),
+        "removed": sorted(before.keys() - after.keys()),
+        "changed": sorted(k for k in after.keys() & before.keys() if after[k] != before[k]),
+    }
+
+
+def _content_by_key(frame: pl.DataFrame, key: str) -> dict[str, int]:
+    """A hash of all rows of each key; two versions of a key differ when any of its rows differs."""
+    hashed = frame.select(pl.col(key).cast(pl.String), row=pl.struct(pl.all()).hash())
+    return dict(hashed.group_by(key).agg(pl.col("row").sort().hash()).iter_rows())
+
+
+def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, list[str]]:
+    """Data files each table would delete (or deletes) when only its last `keep` versions stay readable."""
+    if keep < 1:
+        raise ValueError("keep at least 1 version")
+    removed = {}
+    for table in TABLES:
+        path = table_path(output_dir, table)
+        if DeltaTable.is_deltatable(str(path)):
+            delta = DeltaTable(str(path))
+            latest = delta.version()
+            removed[table] = delta.vacuum(
+                retention_hours=0,
+                dry_run=dry_run,
+                enforce_retention_duration=False,
+                keep_versions=list(range(max(0, latest - keep + 1), latest + 1)),
+            )
+    return removed
