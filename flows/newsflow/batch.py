@@ -21,6 +21,10 @@ QUARANTINE_SCHEMA = {
     "code": pl.String,
     "reason": pl.String,
     "detail": pl.String,
+    "table_name": pl.String,
+    "expectation": pl.String,
+    "column_name": pl.String,
+    "value": pl.String,
 }
 
 
@@ -40,6 +44,8 @@ class Batch:
     # (a new article can merge two stories, say); publish applies them to those rows.
     document_updates: pl.DataFrame | None = None
     counts: Counter = field(default_factory=Counter)
+    # The validate stage's summary (suites, expectations evaluated, failures, Data Docs); kept with the run.
+    validation: dict | None = None
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The frames this run produced, by table name, in publication order."""
@@ -48,7 +54,7 @@ class Batch:
     def updated(self, counts: dict[str, int] | None = None, quarantined: list[dict] = (), **frames) -> "Batch":
         """A copy with some frames replaced, counters added and quarantine records appended.
 
-        Each quarantine record needs stage, code and reason; source_uri, doc_id and detail are optional.
+        Each quarantine record needs stage, code and reason; the other QUARANTINE_SCHEMA fields are optional.
         """
         quarantine = self.quarantine
         if quarantined:

@@ -1,4 +1,4 @@
-"""The news-pipeline flow. It only wires the stages: ingest → clean → publish.
+"""The news-pipeline flow. It only wires the stages: ingest → clean → validate → publish.
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task, and
 the flow decides what to publish and records the run, whatever its outcome.
@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, ingest, publish
+from newsflow.stages import clean, ingest, publish, validate
 
 # Frames are passed in memory; hashing them for a cache key would cost more than the stage.
 stage_task = task(cache_policy=NO_CACHE)
@@ -27,6 +27,13 @@ def ingest_articles(batch: Batch, settings: Settings) -> Batch:
 @stage_task(name="clean articles")
 def clean_articles(batch: Batch, settings: Settings) -> Batch:
     return clean.run(batch, settings)
+
+
+@stage_task(name="validate tables")
+def validate_tables(batch: Batch, settings: Settings) -> Batch:
+    batch = validate.run(batch, settings)
+    print(f"validation: {batch.validation['expectations_evaluated']} expectations; Data Docs: {batch.validation['data_docs']}")
+    return batch
 
 
 @stage_task(name="publish tables")
@@ -43,7 +50,7 @@ def record_run(record: RunRecord, settings: Settings, metadata: dict[str, str]) 
 
 @flow(name="news-pipeline", log_prints=True)
 def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output")) -> RunRecord:
-    """Read the articles in `source`, clean them and publish them as Delta tables in `output`."""
+    """Read the articles in `source`, clean and validate them, and publish them as Delta tables in `output`."""
     settings = Settings(source_dir=source, output_dir=output)
     started_at = utc_now()
     batch = Batch(run_id=new_run_id(started_at), started_at=started_at)
@@ -51,10 +58,16 @@ def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output")) -
     try:
         batch = ingest_articles(batch, settings)
         batch = clean_articles(batch, settings)
+        batch = validate_tables(batch, settings)
+        metadata = commit_metadata(batch.run_id, flow_run.id, batch.validation)
         publish_tables(batch, settings, metadata)
     except Exception as error:
-        failed = RunRecord(batch.run_id, started_at, utc_now(), "failed", dict(batch.counts), flow_run.id, error=str(error))
-        record_run(failed, settings, metadata)
+        validation = error.summary if isinstance(error, validate.ValidationFailed) else batch.validation
+        failed = RunRecord(
+            batch.run_id, started_at, utc_now(), "failed", dict(batch.counts), flow_run.id, validation, str(error)
+        )
+        record_run(failed, settings, commit_metadata(batch.run_id, flow_run.id, validation))
         raise
     counts = {**batch.counts, "documents_published": batch.documents.height, "quarantined": batch.quarantine.height}
-    return record_run(RunRecord(batch.run_id, started_at, utc_now(), "completed", counts, flow_run.id), settings, metadata)
+    completed = RunRecord(batch.run_id, started_at, utc_now(), "completed", counts, flow_run.id, batch.validation)
+    return record_run(completed, settings, metadata)

@@ -1,5 +1,6 @@
 """Identity and provenance of a pipeline run: its id, and what every commit says about it."""
 
+import json
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -33,11 +34,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def commit_metadata(run_id: str, flow_run_id: str | None) -> dict[str, str]:
-    """What every Delta commit of a run records about the code and the run that made it."""
+def commit_metadata(run_id: str, flow_run_id: str | None, validation: dict | None = None) -> dict[str, str]:
+    """What every Delta commit of a run records about the code and the run that made it (and its validation)."""
     metadata = {"newsflow.run_id": run_id, "newsflow.version": __version__}
     if flow_run_id:
         metadata["newsflow.flow_run_id"] = flow_run_id
+    if validation is not None:
+        metadata["newsflow.validation"] = json.dumps(validation)
     if commit := git_commit():
         metadata["newsflow.git_commit"] = commit
     return metadata
