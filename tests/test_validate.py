@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -137,15 +139,21 @@ def test_changing_an_expectation_in_schemas_changes_what_the_next_run_checks(tmp
     ]
 
 
-def test_a_paragraph_matching_a_cleaning_rule_withholds_its_document(tmp_path, seeds_batch):
+def test_a_paragraph_matching_a_cleaning_rule_withholds_its_document_and_all_its_rows(tmp_path, seeds_batch):
     rules = yaml.safe_load(Settings().boilerplate_rules.read_text(encoding="utf-8"))
     rules["rules"].append({"name": "caption_stub", "kind": "boilerplate", "pattern": "china and russias? presidents?"})
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules), encoding="utf-8")
-    checked = validate.run(seeds_batch, Settings(boilerplate_rules=tmp_path / "rules.yaml"))
+    doc_000, doc_001 = (seed_doc(seeds_batch.documents, prefix)["doc_id"] for prefix in ("000", "001"))
+    mention = {"para_idx": 0, "text": "Xi Jinping", "label": "PERSON", "canonical": "Xi Jinping", "char_start": 0, "char_end": 10}
+    entities = pl.DataFrame([{"doc_id": doc_000, **mention}, {"doc_id": doc_001, **mention}])
+    duplicates = pl.DataFrame([{"doc_id": doc_001, "other_doc_id": doc_000, "kind": "near", "similarity": 0.8, "run_id": "r"}])
+    batch = Batch(seeds_batch.run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs,
+                  entities=entities, duplicates=duplicates)
+    checked = validate.run(batch, Settings(boilerplate_rules=tmp_path / "rules.yaml"))
 
-    doc_000 = seed_doc(seeds_batch.documents, "000")["doc_id"]
     assert checked.documents.height == 4 and doc_000 not in checked.documents["doc_id"]
     assert doc_000 not in checked.paragraphs["doc_id"] and checked.paragraphs["doc_id"].n_unique() == 4
+    assert checked.entities["doc_id"].to_list() == [doc_001] and checked.duplicates.is_empty()
     assert quarantined(checked, "failed_expectation") == [
         ("paragraphs", "000_d90335feb4c6e67b.txt", "expect_column_values_to_not_match_regex_list", "text",
          "China and russias president")
@@ -153,8 +161,12 @@ def test_a_paragraph_matching_a_cleaning_rule_withholds_its_document(tmp_path, s
     withheld = checked.quarantine.filter(pl.col("code") == "withheld_with_document")
     paragraphs_000 = seeds_batch.paragraphs.filter(pl.col("doc_id") == doc_000).height
     assert withheld.select("table_name", "doc_id", "detail").rows() == [
-        ("documents", doc_000, "1 row(s)"), ("paragraphs", doc_000, f"{paragraphs_000 - 1} row(s)")
+        ("documents", doc_000, "1 row(s)"),
+        ("paragraphs", doc_000, f"{paragraphs_000 - 1} row(s)"),
+        ("entities", doc_000, "1 row(s)"),
+        ("duplicates", doc_000, "1 row(s)"),
     ]
+    assert set(withheld["source_uri"]) == {"000_d90335feb4c6e67b.txt"}
 
 
 @pytest.mark.filterwarnings("ignore:This pattern is interpreted as a regular expression")
@@ -244,3 +256,9 @@ def test_a_malformed_expectation_names_its_contract(tmp_path, seeds_batch, entry
     (contracts / "documents.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ContractError, match=rf"(?s)documents.yaml: .*{message}"):
         validate.run(seeds_batch, Settings(contracts_dir=contracts))
+
+
+def test_great_expectations_is_not_imported_until_the_stage_runs():
+    code = "import sys, newsflow.pipeline, newsflow.cli; print('great_expectations' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

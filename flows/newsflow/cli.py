@@ -85,4 +85,4 @@ def _print_summary(record: RunRecord, output: Path) -> None:
     if record.validation:
         failed = len(record.validation["failures"])
         out.print(f"validation: {record.validation['expectations_evaluated']} expectations, {failed} failed")
-        out.print(f"Data Docs: {Path(record.validation['data_docs']).as_uri()}")
+        out.print(f"Data Docs: {Path(record.validation['data_docs']).as_uri()}", soft_wrap=True)

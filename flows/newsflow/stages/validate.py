@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import polars as pl
@@ -78,7 +79,13 @@ class Outcome:
 
     def summary(self) -> dict:
         expectation = self.expectation
-        return {"table": self.table, "level": expectation.level, "expectation": expectation.type, "columns": expectation.columns, **self.observed()}
+        return {
+            "table": self.table,
+            "level": expectation.level,
+            "expectation": expectation.type,
+            "columns": expectation.columns,
+            **self.observed(),
+        }
 
 
 @dataclass
@@ -94,9 +101,10 @@ class TableCheck:
 def run(batch: Batch, settings: Settings) -> Batch:
     started = time.perf_counter()
     context = gx_context(settings.gx_dir)
-    parameters = expectation_parameters(batch, settings)
+    source = context.data_sources.add_or_update_pandas("newsflow")
+    checker = Checker(context, source, expectation_parameters(batch, settings), batch, settings)
     frames = {table: frame for table, frame in batch.frames().items() if table != "quarantine"}
-    checks = {table: check_table(context, table, frame, parameters, batch, settings) for table, frame in frames.items()}
+    checks = {table: checker.check(table, frame) for table, frame in frames.items()}
 
     failed, withheld, records = rows_not_published(checks.values(), batch)
     checked = batch.updated(
@@ -107,12 +115,12 @@ def run(batch: Batch, settings: Settings) -> Batch:
         quarantined=records,
         **{table: _without_rows(frame, failed.get(table, set()) | withheld.get(table, set())) for table, frame in frames.items()},
     )
-    checks["quarantine"] = check_table(context, "quarantine", checked.quarantine, parameters, batch, settings)
+    checks["quarantine"] = checker.check("quarantine", checked.quarantine)
 
     sites = context.build_data_docs(resource_identifiers=[r for check in checks.values() for r in check.resources])
     summary = validation_summary(checks.values(), _path_of(next(iter(sites.values()))), time.perf_counter() - started)
     if fatal := [o for check in checks.values() for o in check.outcomes if o.fails_run]:
-        listed = "; ".join(f"{o.table}: {o.expectation.label()} ({_describe(o)})" for o in fatal)
+        listed = "; ".join(f"{o.table}: {o.expectation.label()}, {_describe(o)}" for o in fatal)
         raise ValidationFailed(
             f"validation failed, nothing of run {batch.run_id} is published: {listed}. Fix the input, or the "
             f"expectation in {settings.contracts_dir} if it is wrong; Data Docs: {summary['data_docs']}",
@@ -151,47 +159,60 @@ def whole_line_pattern(rule: BoilerplateRule) -> str:
     return rf"(?i)^(?:{rule.pattern.pattern})\Z"
 
 
-def check_table(context, table: str, frame: pl.DataFrame, parameters: dict, batch: Batch, settings: Settings) -> TableCheck:
-    """Run the table's suite over its rows with a Checkpoint; its Data Docs are built later, once for all tables."""
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+@dataclass
+class Checker:
+    """Checks the tables of one run in the GX project, each with its own Checkpoint."""
 
-    contract = load_contract(settings.contracts_dir, table)
-    rows = validation_frame(frame, contract, batch, settings)
-    suite = context.suites.add_or_update(
-        gx.ExpectationSuite(name=table, expectations=[gx_expectation(e, contract, settings) for e in contract.expectations])
-    )
-    expectations = {entry.id: e for entry, e in zip(suite.expectations, contract.expectations, strict=True)}
-    source = context.data_sources.add_or_update_pandas("newsflow")
-    batch_definition = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("rows of one run")
-    definition = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=table, data=batch_definition, suite=suite))
-    checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=table,
-            validation_definitions=[definition],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW, contract.columns[0].name]},
-        )
-    )
-    with warnings.catch_warnings():
-        # pandas warns that the boilerplate rules have groups; GX only asks whether they match.
-        warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression", UserWarning)
-        run = checkpoint.run(
-            batch_parameters={"dataframe": rows.to_pandas()},
-            expectation_parameters=parameters,
-            run_id=RunIdentifier(run_name=batch.run_id),
-        )
-    [(result_id, result)] = run.run_results.items()
-    outcomes = []
-    for checked in result.results:
-        expectation = expectations[checked.expectation_config.id]
-        if checked.exception_info.get("raised_exception"):
-            raise ContractError(
-                f"{contract_path(contract, settings)}: {expectation.label()} cannot be checked: "
-                f"{checked.exception_info['exception_message']}"
+    context: Any
+    source: Any  # the GX pandas data source; each table is one of its dataframe assets
+    parameters: dict
+    batch: Batch
+    settings: Settings
+
+    def check(self, table: str, frame: pl.DataFrame) -> TableCheck:
+        """Run the table's suite over its rows; the Data Docs are built afterwards, once for all tables."""
+        import great_expectations as gx
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        contract = load_contract(self.settings.contracts_dir, table)
+        rows = validation_frame(frame, contract, self.batch, self.settings)
+        suite = self.context.suites.add_or_update(
+            gx.ExpectationSuite(
+                name=table, expectations=[gx_expectation(e, contract, self.settings) for e in contract.expectations]
             )
-        outcomes.append(Outcome(table, expectation, bool(checked.success), checked.result))
-    return TableCheck(table, rows, outcomes, [result_id, ExpectationSuiteIdentifier(name=table)])
+        )
+        expectations = {entry.id: e for entry, e in zip(suite.expectations, contract.expectations, strict=True)}
+        batch_definition = self.source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("rows of one run")
+        definition = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=table, data=batch_definition, suite=suite)
+        )
+        checkpoint = self.context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=table,
+                validation_definitions=[definition],
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW, contract.columns[0].name]},
+            )
+        )
+        with warnings.catch_warnings():
+            # pandas warns that the boilerplate rules have groups; GX only asks whether they match.
+            warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression", UserWarning)
+            run = checkpoint.run(
+                batch_parameters={"dataframe": rows.to_pandas()},
+                expectation_parameters=self.parameters,
+                run_id=RunIdentifier(run_name=self.batch.run_id),
+            )
+        [(result_id, result)] = run.run_results.items()
+        outcomes = []
+        for checked in result.results:
+            expectation = expectations[checked.expectation_config.id]
+            if checked.exception_info.get("raised_exception"):
+                raise ContractError(
+                    f"{contract_path(contract, self.settings)}: {expectation.label()} cannot be checked: "
+                    f"{checked.exception_info['exception_message']}"
+                )
+            outcomes.append(Outcome(table, expectation, bool(checked.success), checked.result))
+        return TableCheck(table, rows, outcomes, [result_id, ExpectationSuiteIdentifier(name=table)])
 
 
 def validation_frame(frame: pl.DataFrame, contract: Contract, batch: Batch, settings: Settings) -> pl.DataFrame:
@@ -239,7 +260,8 @@ def gx_expectation(expectation: Expectation, contract: Contract, settings: Setti
         kind = get_expectation_impl(expectation.type)
     except Exception:
         raise ContractError(f"{where}: Great Expectations has no expectation {expectation.type!r}") from None
-    if expectation.level == "row" and not issubclass(kind, ColumnMapExpectation | ColumnPairMapExpectation | MulticolumnMapExpectation):
+    judges_rows = issubclass(kind, ColumnMapExpectation | ColumnPairMapExpectation | MulticolumnMapExpectation)
+    if expectation.level == "row" and not judges_rows:
         raise ContractError(f"{where}: it judges the whole table, not each row; list it under table")
     try:
         return kind(**expectation.kwargs, description=expectation.description or None, meta={"level": expectation.level})
@@ -261,22 +283,23 @@ def rows_not_published(checks, batch: Batch) -> tuple[dict[str, set[int]], dict[
                     failed_documents.add(doc_id)
             failed.setdefault(check.table, set()).update(outcome.failed_rows)
     withheld: dict[str, set[int]] = {}
-    for check in checks if failed_documents else ():
+    for check in checks:
         references = [c for c in DOCUMENT_REFERENCES if c in check.rows.columns]
-        if not references:
+        if not references or not failed_documents:
             continue
-        rows = check.rows.filter(
-            pl.any_horizontal(pl.col(c).is_in(list(failed_documents)) for c in references)
-            & ~pl.col(ROW).is_in(list(failed.get(check.table, ())))
+        failed_document = pl.coalesce(pl.when(pl.col(c).is_in(list(failed_documents))).then(pl.col(c)) for c in references)
+        rows = check.rows.with_columns(failed_document.alias("failed_document")).filter(
+            pl.col("failed_document").is_not_null() & ~pl.col(ROW).is_in(list(failed.get(check.table, ())))
         )
-        for (doc_id,), document_rows in rows.group_by(references[0], maintain_order=True):
+        for (doc_id,), document_rows in rows.group_by("failed_document", maintain_order=True):
             records.append(
                 {
                     "stage": STAGE,
                     "source_uri": source_uris.get(doc_id),
                     "doc_id": doc_id,
                     "code": "withheld_with_document",
-                    "reason": "not published: it belongs to a document that failed validation (see its failed_expectation record)",
+                    "reason": "not published: it belongs to a document that failed validation "
+                    "(see its failed_expectation record)",
                     "detail": f"{document_rows.height} row(s)",
                     "table_name": check.table,
                 }
@@ -332,10 +355,13 @@ def contract_path(contract: Contract, settings: Settings) -> Path:
 
 
 def _describe(outcome: Outcome) -> str:
+    """What was found, and what should hold when the contract says it."""
     observed = outcome.observed()
     if "unexpected_percent" in observed:
-        return f"{observed['unexpected_percent']:.1f}% of rows unexpected"
-    return f"observed {observed.get('observed_value')}"
+        found = f"{observed['unexpected_percent']:.1f}% of rows unexpected"
+    else:
+        found = f"observed {observed.get('observed_value')}"
+    return f"{found} ({outcome.expectation.description})" if outcome.expectation.description else found
 
 
 def _path_of(url: str) -> Path:
