@@ -1,4 +1,4 @@
-"""Shared fixtures: a private Prefect home and server, the seed articles, one pipeline run over them."""
+"""Shared fixtures: a private Prefect home and server, a private GX project, the seed articles, one pipeline run over them."""
 
 import os
 import tempfile
@@ -9,6 +9,8 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="newsflow-test-prefect-")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
+# Validation results and Data Docs of the test runs stay out of the project's gx/.
+os.environ["NEWSFLOW_GX_DIR"] = tempfile.mkdtemp(prefix="newsflow-test-gx-")
 
 import polars as pl  # noqa: E402
 import pytest  # noqa: E402

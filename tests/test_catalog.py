@@ -77,3 +77,21 @@ def test_timestamps_keep_their_time_zone():
     contract = load_contract(CONTRACTS, "documents")
     assert contract.column("ingested_at").arrow_type == pa.timestamp("us", tz="UTC")
     assert contract.column("published_at").arrow_type == pa.timestamp("us")  # as printed; no zone is invented
+
+
+def test_expectations_are_read_with_their_level_and_arguments():
+    documents = load_contract(CONTRACTS, "documents")
+    title = next(e for e in documents.expectations if e.columns == ["title"])
+    assert (title.type, title.level, title.kwargs) == (
+        "expect_column_value_lengths_to_be_between", "row", {"column": "title", "min_value": 5, "max_value": 300}
+    )
+    und_share = next(e for e in documents.expectations if e.level == "table" and e.columns == ["lang"])
+    assert und_share.kwargs["mostly"] == {"$PARAMETER": "1 - max_und_lang_share"} and "und" in und_share.description
+    assert {e.level for e in load_contract(CONTRACTS, "quarantine").expectations} == {"table"}
+
+
+def test_expectations_outside_row_and_table_are_refused(tmp_path):
+    spec = (CONTRACTS / "stories.yaml").read_text(encoding="utf-8").replace("\n  row:\n", "\n  rows:\n")
+    (tmp_path / "stories.yaml").write_text(spec, encoding="utf-8")
+    with pytest.raises(ContractError, match=r"stories.yaml: expectations has \['rows'\]; list each expectation under row or table"):
+        load_contract(tmp_path, "stories")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+import yaml
 from deltalake import DeltaTable
 
 from newsflow.batch import Batch
@@ -142,8 +143,9 @@ def test_a_contract_that_gains_a_column_adds_it_to_the_table(tmp_path):
         (contracts / path.name).write_text(path.read_text())
     settings = Settings(output_dir=tmp_path / "out", contracts_dir=contracts)
     ensure_tables(settings, {})
-    with (contracts / "stories.yaml").open("a") as contract:
-        contract.write("  - name: topic\n    type: string\n    description: What the story is about.\n")
+    contract = yaml.safe_load((contracts / "stories.yaml").read_text())
+    contract["columns"].append({"name": "topic", "type": "string", "description": "What the story is about."})
+    (contracts / "stories.yaml").write_text(yaml.safe_dump(contract))
     ensure_tables(settings, {})
     assert pl.read_delta(str(settings.output_dir / "stories")).columns[-1] == "topic"
 

@@ -15,13 +15,14 @@ def test_readme_python_snippets_run_against_a_published_output(seeds_run, monkey
     (tmp_path / "output").symlink_to(output)
     monkeypatch.chdir(tmp_path)
     snippets = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
-    assert len(snippets) == 4
+    assert len(snippets) == 5
     results = []
     for snippet in snippets:
         namespace: dict = {}
         exec(compile(snippet, "README.md", "exec"), namespace)
         results.append(namespace)
-    polars, releases, duckdb, pandas = results
+    validation, polars, releases, duckdb, pandas = results
+    assert validation["validation"]["expectations_evaluated"] > 20 and validation["validation"]["failures"] == []
     assert polars["first"].height == 5 and polars["paragraphs"]["kind"].unique().to_list() == ["body"]
     assert releases["documents"].height == 5 and releases["paragraphs_then"]["doc_id"].n_unique() == 5
     assert len(releases["changes"]["added"]) == 5

@@ -22,6 +22,10 @@ QUARANTINE_SCHEMA = {
     "reason": pl.String,
     "detail": pl.String,
     "fingerprint": pl.String,
+    "table_name": pl.String,
+    "expectation": pl.String,
+    "column_name": pl.String,
+    "value": pl.String,
 }
 
 
@@ -43,6 +47,8 @@ class Batch:
     # SHA-256 of every source file's path and fingerprint: which input a release was made from.
     manifest_sha256: str = ""
     counts: Counter = field(default_factory=Counter)
+    # The validate stage's summary (suites, expectations evaluated, failures, Data Docs); kept with the run.
+    validation: dict | None = None
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The frames this run produced, by table name, in publication order."""
@@ -57,7 +63,7 @@ class Batch:
     ) -> "Batch":
         """A copy with some frames replaced, counters added, quarantine records and document updates appended.
 
-        Each quarantine record needs stage, code and reason; source_uri, doc_id, detail and fingerprint are optional.
+        Each quarantine record needs stage, code and reason; the other QUARANTINE_SCHEMA fields are optional.
         """
         quarantine = self.quarantine
         if quarantined:

@@ -1,7 +1,8 @@
 """The data catalog: which tables exist, where they live, and their contracts.
 
 A contract is a YAML file in `schemas/` (one per table) listing the columns with their
-Arrow type, nullability and meaning. Code reads contracts from here and nowhere else.
+Arrow type, nullability and meaning, and the table's expectations (checked by the validate
+stage with Great Expectations). Code reads contracts from here and nowhere else.
 """
 
 import re
@@ -37,8 +38,15 @@ _PRIMITIVE_TYPES = {
 }
 
 
+# What a failed expectation does, by the key it is listed under in the contract.
+EXPECTATION_LEVELS = {
+    "row": "a row that fails is quarantined, the others are published",
+    "table": "a failure fails the run, nothing of it is published",
+}
+
+
 class ContractError(ValueError):
-    """A frame does not match its table's contract."""
+    """A frame does not match its table's contract, or a contract is malformed."""
 
 
 @dataclass(frozen=True)
@@ -61,13 +69,32 @@ WRITE_MODES = {
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """A Great Expectations expectation as the contract states it: its type, its arguments, its level."""
+
+    type: str
+    kwargs: dict
+    level: str  # a key of EXPECTATION_LEVELS
+    description: str = ""
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns it checks, in the order its arguments name them."""
+        named = [self.kwargs.get(key) for key in ("column", "column_A", "column_B")]
+        return [c for c in named if c] + list(self.kwargs.get("column_list", ()))
+
+    def label(self) -> str:
+        return f"{self.type} on {', '.join(self.columns) or 'the table'}"
+
+
+@dataclass(frozen=True)
 class Contract:
     table: str
     description: str
     columns: tuple[Column, ...]
     write_mode: str
     write_key: tuple[str, ...] = ()
-    expectations: tuple[dict, ...] = field(default=())
+    expectations: tuple[Expectation, ...] = field(default=())
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -119,8 +146,23 @@ def load_contract(contracts_dir: Path, table: str) -> Contract:
         columns,
         write["mode"],
         tuple(write.get("key", ())),
-        tuple(spec.get("expectations", ())),
+        _expectations(path, spec.get("expectations") or {}),
     )
+
+
+def _expectations(path: Path, spec: dict) -> tuple[Expectation, ...]:
+    """The `expectations:` of a contract: lists of {expectation: <GX type>, <its arguments>} under row and table."""
+    unknown = set(spec) - set(EXPECTATION_LEVELS)
+    if unknown:
+        raise ContractError(f"{path}: expectations has {sorted(unknown)}; list each expectation under row or table")
+    expectations = []
+    for level, entries in spec.items():
+        for entry in entries or ():
+            kwargs = dict(entry)
+            if not isinstance(kwargs.get("expectation"), str):
+                raise ContractError(f"{path}: an expectation under {level} has no `expectation:` type: {entry}")
+            expectations.append(Expectation(kwargs.pop("expectation"), kwargs, level, kwargs.pop("description", "")))
+    return tuple(expectations)
 
 
 def parse_arrow_type(spec: str) -> pa.DataType:
@@ -195,20 +237,31 @@ def data_dictionary(contracts_dir: Path) -> str:
     for table in TABLES:
         contract = load_contract(contracts_dir, table)
         rows = [f"| `{c.name}` | `{c.type_spec}` | {'yes' if c.nullable else 'no'} | {c.description} |" for c in contract.columns]
-        sections.append(
-            "\n".join(
-                [
-                    f"### {table}",
-                    "",
-                    f"{contract.description} Written: {WRITE_MODES[contract.write_mode]}.",
-                    "",
-                    "| column | type | nullable | meaning |",
-                    "|---|---|---|---|",
-                    *rows,
-                ]
-            )
-        )
+        lines = [
+            f"### {table}",
+            "",
+            f"{contract.description} Written: {WRITE_MODES[contract.write_mode]}.",
+            "",
+            "| column | type | nullable | meaning |",
+            "|---|---|---|---|",
+            *rows,
+        ]
+        if contract.expectations:
+            levels = "; ".join(f"{level}: {meaning}" for level, meaning in EXPECTATION_LEVELS.items())
+            lines += ["", f"Expectations ({levels}):", "", "| level | expectation | arguments | meaning |", "|---|---|---|---|"]
+            lines += [_expectation_row(e) for e in contract.expectations]
+        sections.append("\n".join(lines))
     return "\n\n".join(sections) + "\n"
+
+
+def _expectation_row(expectation: Expectation) -> str:
+    arguments = ", ".join(f"{key}: {_flow_yaml(value)}" for key, value in expectation.kwargs.items())
+    cells = [expectation.level, f"`{expectation.type}`", f"`{arguments}`", expectation.description]
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _flow_yaml(value) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True).strip().removesuffix("...").strip()
 
 
 DICTIONARY_START, DICTIONARY_END = "<!-- data-dictionary:start -->", "<!-- data-dictionary:end -->"

@@ -93,6 +93,10 @@ def _print_summary(record: RunRecord, output: Path) -> None:
     out = Console()
     out.print(counts)
     out.print(tables)
+    if record.validation:
+        failed = len(record.validation["failures"])
+        out.print(f"validation: {record.validation['expectations_evaluated']} expectations, {failed} failed")
+        out.print(f"Data Docs: {Path(record.validation['data_docs']).as_uri()}", soft_wrap=True)
     if record.status == "completed" and not record.counts.get("tables_changed"):
         out.print("nothing new: no table changed but runs")
 

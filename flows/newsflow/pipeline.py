@@ -1,4 +1,4 @@
-"""The news-pipeline flow. It only wires the stages: ingest → clean → publish.
+"""The news-pipeline flow. It only wires the stages: ingest → clean → validate → publish.
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task. The
 flow holds the output folder's lock for the whole run, publishes one release, and records
@@ -14,7 +14,7 @@ from prefect.runtime import flow_run
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, ingest, publish
+from newsflow.stages import clean, ingest, publish, validate
 
 # Frames are passed in memory; hashing them for a cache key would cost more than the stage.
 stage_task = task(cache_policy=NO_CACHE)
@@ -37,6 +37,13 @@ def clean_articles(batch: Batch, settings: Settings) -> Batch:
     return clean.run(batch, settings)
 
 
+@stage_task(name="validate tables")
+def validate_tables(batch: Batch, settings: Settings) -> Batch:
+    batch = validate.run(batch, settings)
+    print(f"validation: {batch.validation['expectations_evaluated']} expectations; Data Docs: {batch.validation['data_docs']}")
+    return batch
+
+
 @stage_task(name="publish tables")
 def publish_tables(batch: Batch, settings: Settings, metadata: dict[str, str]) -> dict[str, int]:
     return publish.publish_tables(batch, settings, metadata)
@@ -51,7 +58,7 @@ def record_run(record: RunRecord, settings: Settings, metadata: dict[str, str]) 
 
 @flow(name="news-pipeline", log_prints=True)
 def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output"), full_refresh: bool = False) -> RunRecord:
-    """Read the new and changed articles in `source`, clean them and publish them as Delta tables in `output`."""
+    """Read the new and changed articles in `source`, clean and validate them, and publish them in `output`."""
     settings = Settings(source_dir=source, output_dir=output, full_refresh=full_refresh)
     started_at = utc_now()
     batch = Batch(run_id=new_run_id(started_at), started_at=started_at)
@@ -60,11 +67,14 @@ def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output"), f
         prepare_output(settings, metadata)
         try:
             batch = ingest_articles(batch, settings)
-            metadata = commit_metadata(batch.run_id, flow_run.id, batch.manifest_sha256)
             batch = clean_articles(batch, settings)
+            batch = validate_tables(batch, settings)
+            metadata = commit_metadata(batch.run_id, flow_run.id, batch.manifest_sha256, batch.validation)
             changed = publish_tables(batch, settings, metadata)
         except Exception as error:
-            record_run(RunRecord.failed(batch, started_at, flow_run.id, error), settings, metadata)
+            validation = error.summary if isinstance(error, validate.ValidationFailed) else batch.validation
+            failed = RunRecord.failed(batch, started_at, flow_run.id, error, validation)
+            record_run(failed, settings, commit_metadata(batch.run_id, flow_run.id, batch.manifest_sha256, validation))
             raise
         if not changed:
             get_run_logger().info("nothing new in %s: no table changed but runs", source)

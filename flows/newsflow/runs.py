@@ -1,5 +1,6 @@
 """Identity and provenance of a pipeline run: its id, and what every commit says about it."""
 
+import json
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -31,11 +32,13 @@ class RunRecord:
             "quarantined": batch.quarantine.height,
             "tables_changed": len(changed),
         }
-        return cls(batch.run_id, started_at, utc_now(), "completed", counts, flow_run_id)
+        return cls(batch.run_id, started_at, utc_now(), "completed", counts, flow_run_id, batch.validation)
 
     @classmethod
-    def failed(cls, batch, started_at: datetime, flow_run_id: str | None, error: BaseException) -> "RunRecord":
-        return cls(batch.run_id, started_at, utc_now(), "failed", dict(batch.counts), flow_run_id, error=str(error))
+    def failed(
+        cls, batch, started_at: datetime, flow_run_id: str | None, error: BaseException, validation: dict | None
+    ) -> "RunRecord":
+        return cls(batch.run_id, started_at, utc_now(), "failed", dict(batch.counts), flow_run_id, validation, str(error))
 
 
 def new_run_id(started_at: datetime) -> str:
@@ -47,13 +50,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def commit_metadata(run_id: str, flow_run_id: str | None, manifest_sha256: str = "") -> dict[str, str]:
-    """What every Delta commit of a run records about the code, the input and the run that made it."""
+def commit_metadata(
+    run_id: str, flow_run_id: str | None, manifest_sha256: str = "", validation: dict | None = None
+) -> dict[str, str]:
+    """What every Delta commit of a run records about the code, the input, the run and its validation."""
     metadata = {"newsflow.run_id": run_id, "newsflow.version": __version__}
     if manifest_sha256:
         metadata["newsflow.source_manifest_sha256"] = manifest_sha256
     if flow_run_id:
         metadata["newsflow.flow_run_id"] = flow_run_id
+    if validation is not None:
+        metadata["newsflow.validation"] = json.dumps(validation)
     if commit := git_commit():
         metadata["newsflow.git_commit"] = commit
     return metadata

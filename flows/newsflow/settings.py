@@ -28,7 +28,25 @@ class Settings(BaseSettings):
     lock_wait_seconds: float = Field(
         600, ge=0, description="How long a run waits for another run publishing into the same output folder."
     )
+    language_codes_file: Path = Field(
+        PACKAGE_DIR / "rules" / "iso_639_1.yaml", description="ISO 639-1 codes that lang may hold besides und."
+    )
+    gx_dir: Path = Field(
+        PROJECT_ROOT / "gx",
+        description="Great Expectations project of the validate stage: suites, validation results, Data Docs.",
+    )
     max_file_bytes: int = Field(5_000_000, gt=0, description="Files larger than this are quarantined, not read.")
     repeated_sentence_similarity: float = Field(
         0.9, gt=0, le=1, description="Similarity above which a sentence repeated inside a paragraph is dropped."
+    )
+    # An English or a single-language feed has almost no undetermined documents; a fifth means garbage input.
+    max_und_lang_share: float = Field(
+        0.2, ge=0, le=1, description="Share of a run's documents with lang und above which validation fails the run."
+    )
+    # The BBC corpus, which carries real republished copies, has 91% unique contents.
+    min_distinct_content_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a run's files whose content no other file of the run has, below which validation fails the run.",
     )

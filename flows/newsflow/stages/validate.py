@@ -1,0 +1,378 @@
+"""validate: check every table's new rows against the expectations in schemas/ with Great Expectations.
+
+Each contract's expectations become a GX suite at run time, run by one Checkpoint per table in
+the file-backed GX project at settings.gx_dir, which also holds the Data Docs.
+- A row that fails a `row` expectation is not published: a quarantine record names the table,
+  the expectation, the column and the value. When the row is a document or one of its paragraphs
+  (they make up its text), the document's rows in every table are withheld too, with a record.
+- A failed `table` expectation fails the run: ValidationFailed carries the summary, and nothing
+  of the run is published.
+
+Great Expectations takes seconds to import, so it is imported here, inside the functions only.
+"""
+
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import polars as pl
+import yaml
+
+from newsflow.batch import Batch
+from newsflow.catalog import Contract, ContractError, Expectation, load_contract, read_published
+from newsflow.settings import Settings
+from newsflow.stages.clean import BoilerplateRule, load_boilerplate_rules
+
+STAGE = "validate"
+ROW = "row"  # the row's position in the run's frame: how GX's unexpected rows map back to it
+DOCUMENT_COLUMN_PREFIX = "documents."
+DOCUMENT_REFERENCES = ("doc_id", "other_doc_id")
+# Rows that make up a document's text: when one fails, the whole document is withheld.
+DOCUMENT_TABLES = frozenset({"documents", "paragraphs"})
+# published_at is a wall-clock time of unknown zone; the latest clock on Earth runs at UTC+14.
+LATEST_UTC_OFFSET = timedelta(hours=14)
+MAX_VALUE_CHARS = 300
+
+
+class ValidationFailed(Exception):
+    """A table-level expectation failed, so nothing of the run may be published."""
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message)
+        self.summary = summary
+
+
+@dataclass
+class Outcome:
+    """One expectation checked on one table's rows."""
+
+    table: str
+    expectation: Expectation
+    success: bool
+    result: dict
+
+    @property
+    def failed_rows(self) -> list[int]:
+        """The rows a row expectation refuses (whatever `mostly` says); none for a table expectation."""
+        if self.expectation.level != "row":
+            return []
+        return [int(entry[ROW]) for entry in self.result.get("unexpected_index_list") or ()]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failed_rows) if self.expectation.level == "row" else not self.success
+
+    @property
+    def fails_run(self) -> bool:
+        # A quarantine row cannot itself be quarantined: any failure there fails the run.
+        return self.failed and (self.expectation.level == "table" or self.table == "quarantine")
+
+    def observed(self) -> dict:
+        keys = ("observed_value", "unexpected_count", "unexpected_percent")
+        return json.loads(json.dumps({key: self.result[key] for key in keys if key in self.result}, default=str))
+
+    def summary(self) -> dict:
+        expectation = self.expectation
+        return {
+            "table": self.table,
+            "level": expectation.level,
+            "expectation": expectation.type,
+            "columns": expectation.columns,
+            **self.observed(),
+        }
+
+
+@dataclass
+class TableCheck:
+    """A table's rows as validated (with ROW and the computed columns), and what each expectation found."""
+
+    table: str
+    rows: pl.DataFrame
+    outcomes: list[Outcome]
+    resources: list = field(default_factory=list)  # GX identifiers of its suite and result, for the Data Docs
+
+
+def run(batch: Batch, settings: Settings) -> Batch:
+    started = time.perf_counter()
+    context = gx_context(settings.gx_dir)
+    source = context.data_sources.add_or_update_pandas("newsflow")
+    checker = Checker(context, source, expectation_parameters(batch, settings), batch, settings)
+    frames = {table: frame for table, frame in batch.frames().items() if table != "quarantine"}
+    checks = {table: checker.check(table, frame) for table, frame in frames.items()}
+
+    failed, withheld, records = rows_not_published(checks.values(), batch)
+    checked = batch.updated(
+        counts={
+            "rows_failed_validation": sum(map(len, failed.values())),
+            "rows_withheld_with_document": sum(map(len, withheld.values())),
+        },
+        quarantined=records,
+        **{table: _without_rows(frame, failed.get(table, set()) | withheld.get(table, set())) for table, frame in frames.items()},
+    )
+    checks["quarantine"] = checker.check("quarantine", checked.quarantine)
+
+    sites = context.build_data_docs(resource_identifiers=[r for check in checks.values() for r in check.resources])
+    summary = validation_summary(checks.values(), _path_of(next(iter(sites.values()))), time.perf_counter() - started)
+    if fatal := [o for check in checks.values() for o in check.outcomes if o.fails_run]:
+        listed = "; ".join(f"{o.table}: {o.expectation.label()}, {_describe(o)}" for o in fatal)
+        raise ValidationFailed(
+            f"validation failed, nothing of run {batch.run_id} is published: {listed}. Fix the input, or the "
+            f"expectation in {settings.contracts_dir} if it is wrong; Data Docs: {summary['data_docs']}",
+            summary,
+        )
+    return checked.updated(counts={"expectations_evaluated": summary["expectations_evaluated"]}, validation=summary)
+
+
+def gx_context(gx_dir: Path):
+    """The file-backed GX project, created on first use, with analytics and progress bars off."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"  # read when great_expectations is imported
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="file", context_root_dir=Path(gx_dir).resolve())
+    context.variables.analytics_enabled = False
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.variables.save()
+    return context
+
+
+def expectation_parameters(batch: Batch, settings: Settings) -> dict:
+    """Values the contracts name as {$PARAMETER: name}: the numeric settings and what this run provides."""
+    numeric = {name: value for name, value in settings.model_dump().items() if isinstance(value, int | float)}
+    codes = yaml.safe_load(Path(settings.language_codes_file).read_text(encoding="utf-8"))["codes"]
+    return {
+        **numeric,
+        "boilerplate_patterns": [whole_line_pattern(rule) for rule in load_boilerplate_rules(settings.boilerplate_rules)],
+        "language_codes": [*codes, "und"],
+        "ingested_at_latest_local_time": (batch.started_at.astimezone(UTC) + LATEST_UTC_OFFSET).replace(tzinfo=None),
+    }
+
+
+def whole_line_pattern(rule: BoilerplateRule) -> str:
+    """The rule as a search pattern that matches what the rule matches: a whole line, in any case."""
+    return rf"(?i)^(?:{rule.pattern.pattern})\Z"
+
+
+@dataclass
+class Checker:
+    """Checks the tables of one run in the GX project, each with its own Checkpoint."""
+
+    context: Any
+    source: Any  # the GX pandas data source; each table is one of its dataframe assets
+    parameters: dict
+    batch: Batch
+    settings: Settings
+
+    def check(self, table: str, frame: pl.DataFrame) -> TableCheck:
+        """Run the table's suite over its rows; the Data Docs are built afterwards, once for all tables."""
+        import great_expectations as gx
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        contract = load_contract(self.settings.contracts_dir, table)
+        rows = validation_frame(frame, contract, self.batch, self.settings)
+        suite = self.context.suites.add_or_update(
+            gx.ExpectationSuite(
+                name=table, expectations=[gx_expectation(e, contract, self.settings) for e in contract.expectations]
+            )
+        )
+        expectations = {entry.id: e for entry, e in zip(suite.expectations, contract.expectations, strict=True)}
+        batch_definition = self.source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("rows of one run")
+        definition = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=table, data=batch_definition, suite=suite)
+        )
+        checkpoint = self.context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=table,
+                validation_definitions=[definition],
+                result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW, contract.columns[0].name]},
+            )
+        )
+        with warnings.catch_warnings():
+            # pandas warns that the boilerplate rules have groups; GX only asks whether they match.
+            warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression", UserWarning)
+            run = checkpoint.run(
+                batch_parameters={"dataframe": rows.to_pandas()},
+                expectation_parameters=self.parameters,
+                run_id=RunIdentifier(run_name=self.batch.run_id),
+            )
+        [(result_id, result)] = run.run_results.items()
+        outcomes = []
+        for checked in result.results:
+            expectation = expectations[checked.expectation_config.id]
+            if checked.exception_info.get("raised_exception"):
+                raise ContractError(
+                    f"{contract_path(contract, self.settings)}: {expectation.label()} cannot be checked: "
+                    f"{checked.exception_info['exception_message']}"
+                )
+            outcomes.append(Outcome(table, expectation, bool(checked.success), checked.result))
+        return TableCheck(table, rows, outcomes, [result_id, ExpectationSuiteIdentifier(name=table)])
+
+
+def validation_frame(frame: pl.DataFrame, contract: Contract, batch: Batch, settings: Settings) -> pl.DataFrame:
+    """The contract's columns (missing ones as nulls), ROW, and the computed columns the expectations name.
+
+    A column named documents.<column> is the value of the row's document (this run's, else the
+    published one); any other column not in the contract is a Polars SQL expression over the row.
+    """
+    schema = contract.polars_schema()
+    rows = frame.select(
+        pl.col(name) if name in frame.columns else pl.lit(None, dtype=schema[name]).alias(name) for name in schema
+    ).with_row_index(ROW)
+    computed = list(dict.fromkeys(c for e in contract.expectations for c in e.columns if c not in schema))
+    lookups = [c for c in computed if c.startswith(DOCUMENT_COLUMN_PREFIX)]
+    if lookups:
+        rows = rows.join(document_columns(lookups, batch, settings), on="doc_id", how="left", maintain_order="left")
+    try:
+        return rows.with_columns(pl.sql_expr(c).alias(c) for c in computed if c not in lookups)
+    except (pl.exceptions.PolarsError, ValueError) as error:
+        raise ContractError(f"{contract_path(contract, settings)}: a computed column cannot be evaluated: {error}") from None
+
+
+def document_columns(names: list[str], batch: Batch, settings: Settings) -> pl.DataFrame:
+    """doc_id and the named documents columns (documents.n_chars, ...) of this run's and earlier documents."""
+    columns = [name.removeprefix(DOCUMENT_COLUMN_PREFIX) for name in names]
+    frames = [f for f in (batch.documents, read_published(settings.output_dir, "documents")) if f is not None]
+    try:
+        documents = pl.concat([f.select("doc_id", *columns) for f in frames]).unique("doc_id", keep="first", maintain_order=True)
+    except pl.exceptions.ColumnNotFoundError as error:
+        raise ContractError(f"an expectation names a documents column that does not exist: {error}") from None
+    return documents.rename(dict(zip(columns, names)))
+
+
+def gx_expectation(expectation: Expectation, contract: Contract, settings: Settings):
+    """The GX expectation a contract entry names; a row expectation must judge rows one by one."""
+    from great_expectations.expectations.expectation import (
+        ColumnMapExpectation,
+        ColumnPairMapExpectation,
+        MulticolumnMapExpectation,
+    )
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    where = f"{contract_path(contract, settings)}: {expectation.label()}"
+    try:
+        kind = get_expectation_impl(expectation.type)
+    except Exception:
+        raise ContractError(f"{where}: Great Expectations has no expectation {expectation.type!r}") from None
+    judges_rows = issubclass(kind, ColumnMapExpectation | ColumnPairMapExpectation | MulticolumnMapExpectation)
+    if expectation.level == "row" and not judges_rows:
+        raise ContractError(f"{where}: it judges the whole table, not each row; list it under table")
+    try:
+        return kind(**expectation.kwargs, description=expectation.description or None, meta={"level": expectation.level})
+    except Exception as error:  # pydantic names the argument that is wrong
+        raise ContractError(f"{where}: {error}") from None
+
+
+def rows_not_published(checks, batch: Batch) -> tuple[dict[str, set[int]], dict[str, set[int]], list[dict]]:
+    """Per table, the rows that fail a row expectation and the rows withheld with a failed document; their records."""
+    # the file and its content hash, so a later run skips the file until it changes
+    files = (
+        {d: {"source_uri": u, "fingerprint": h} for d, u, h in batch.documents.select("doc_id", "source_uri", "content_sha256").iter_rows()}
+        if batch.documents is not None
+        else {}
+    )
+    failed: dict[str, set[int]] = {}
+    records, failed_documents = [], set()
+    for check in checks:
+        for outcome in check.outcomes:
+            for row in check.rows.filter(pl.col(ROW).is_in(outcome.failed_rows)).iter_rows(named=True):
+                doc_id = row.get("doc_id")
+                records.append({**failed_row_record(check.table, outcome.expectation, row), **files.get(doc_id, {})})
+                if check.table in DOCUMENT_TABLES and doc_id is not None:
+                    failed_documents.add(doc_id)
+            failed.setdefault(check.table, set()).update(outcome.failed_rows)
+    withheld: dict[str, set[int]] = {}
+    for check in checks:
+        references = [c for c in DOCUMENT_REFERENCES if c in check.rows.columns]
+        if not references or not failed_documents:
+            continue
+        failed_document = pl.coalesce(pl.when(pl.col(c).is_in(list(failed_documents))).then(pl.col(c)) for c in references)
+        rows = check.rows.with_columns(failed_document.alias("failed_document")).filter(
+            pl.col("failed_document").is_not_null() & ~pl.col(ROW).is_in(list(failed.get(check.table, ())))
+        )
+        for (doc_id,), document_rows in rows.group_by("failed_document", maintain_order=True):
+            records.append(
+                {
+                    "stage": STAGE,
+                    **files.get(doc_id, {}),
+                    "doc_id": doc_id,
+                    "code": "withheld_with_document",
+                    "reason": "not published: it belongs to a document that failed validation "
+                    "(see its failed_expectation record)",
+                    "detail": f"{document_rows.height} row(s)",
+                    "table_name": check.table,
+                }
+            )
+        withheld[check.table] = set(rows[ROW].to_list())
+    return failed, withheld, records
+
+
+def failed_row_record(table: str, expectation: Expectation, row: dict) -> dict:
+    columns = expectation.columns
+    value = str(row[columns[0]]) if len(columns) == 1 else ", ".join(f"{c}={row[c]}" for c in columns)
+    rule = f": {expectation.description}" if expectation.description else ""
+    return {
+        "stage": STAGE,
+        "doc_id": row.get("doc_id"),
+        "code": "failed_expectation",
+        "reason": f"the {table} row fails {expectation.label()}{rule}; it is not published. "
+        f"Fix the article, or the expectation in schemas/{table}.yaml if it is wrong",
+        "detail": json.dumps(expectation.kwargs, default=str),
+        "table_name": table,
+        "expectation": expectation.type,
+        "column_name": ", ".join(columns),
+        "value": value if len(value) <= MAX_VALUE_CHARS else value[: MAX_VALUE_CHARS - 1] + "…",
+    }
+
+
+def validation_summary(checks, data_docs: Path, seconds: float) -> dict:
+    """What the run keeps about validation: per suite, the rows and expectations checked and failed; the Data Docs."""
+    checks = list(checks)
+    suites = {
+        check.table: {
+            "rows": check.rows.height,
+            "expectations": len(check.outcomes),
+            "failed": sum(o.failed for o in check.outcomes),
+            "failed_rows": len({row for o in check.outcomes for row in o.failed_rows}),
+        }
+        for check in checks
+    }
+    outcomes = [o for check in checks for o in check.outcomes]
+    return {
+        "success": not any(o.fails_run for o in outcomes),
+        "suites": suites,
+        "expectations_evaluated": len(outcomes),
+        "failures": [o.summary() for o in outcomes if o.failed],
+        "data_docs": str(data_docs),
+        "seconds": round(seconds, 2),
+    }
+
+
+def contract_path(contract: Contract, settings: Settings) -> Path:
+    return Path(settings.contracts_dir) / f"{contract.table}.yaml"
+
+
+def _describe(outcome: Outcome) -> str:
+    """What was found, and what should hold when the contract says it."""
+    observed = outcome.observed()
+    if "unexpected_percent" in observed:
+        found = f"{observed['unexpected_percent']:.1f}% of rows unexpected"
+    else:
+        found = f"observed {observed.get('observed_value')}"
+    return f"{found} ({outcome.expectation.description})" if outcome.expectation.description else found
+
+
+def _path_of(url: str) -> Path:
+    return Path(unquote(urlparse(url).path))
+
+
+def _without_rows(frame: pl.DataFrame, rows: set[int]) -> pl.DataFrame:
+    if not rows:
+        return frame
+    return frame.with_row_index(ROW).filter(~pl.col(ROW).is_in(list(rows))).drop(ROW)
