@@ -35,6 +35,8 @@ class Batch:
     quantities: pl.DataFrame | None = None
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
+    # What the duplicates and stories stages compare later runs against (internal state).
+    signatures: pl.DataFrame | None = None
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
     # doc_id plus the documents columns that changed for documents published by earlier runs
     # (a new article can merge two stories, say); publish applies them to those rows.

@@ -21,6 +21,7 @@ TABLES = (
     "quantities",
     "duplicates",
     "stories",
+    "signatures",
     "quarantine",
     "runs",
 )

@@ -26,3 +26,15 @@ class Settings(BaseSettings):
     repeated_sentence_similarity: float = Field(
         0.9, gt=0, le=1, description="Similarity above which a sentence repeated inside a paragraph is dropped."
     )
+    near_duplicate_jaccard: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Word 5-gram Jaccard similarity at or above which two documents are near duplicates.",
+    )
+    story_similarity: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="Average cosine similarity of names and numbers at or above which articles form one story.",
+    )
