@@ -62,11 +62,11 @@ def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
     return batch
 
 
-def write_articles(folder: Path, articles: dict[str, str]) -> Path:
-    """Write each article (file name → text) into `folder`; returns the folder."""
-    for name, text in articles.items():
+def write_articles(folder: Path, articles: dict[str, str | bytes]) -> Path:
+    """Write each article (file name → text, or bytes as read from a corpus) into `folder`; returns the folder."""
+    for name, content in articles.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(text, encoding="utf-8")
+        (folder / name).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return folder
 
 

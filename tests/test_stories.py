@@ -1,6 +1,5 @@
 """stories: articles reporting the same event in different words share a story_id."""
 
-import shutil
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -18,6 +17,10 @@ FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)
 SEED_IDS = sorted(doc_id_for(path.name) for path in SEEDS.glob("*.txt"))
 BBC = CORPORA / "bbc-news"
+
+
+def bbc_articles(paths: list) -> dict[str, bytes]:
+    return {f"bbc/{path.parent.name}/{path.name}": path.read_bytes() for path in paths}
 
 
 def test_story_terms_are_names_pairs_of_names_and_numbers():
@@ -45,16 +48,32 @@ def test_the_five_seeds_are_one_story_named_after_the_earliest(tmp_path):
 
 @pytest.mark.skipif(not BBC.is_dir(), reason=f"the BBC corpus is not at {BBC} (set NEWSFLOW_CORPORA)")
 def test_the_seeds_among_200_bbc_articles_are_a_story_of_exactly_the_five_seeds(tmp_path):
-    source = write_articles(tmp_path / "source", seed_texts())
-    bbc_files = sorted(BBC.glob("*/*.txt"))[::11][:200]
-    for path in bbc_files:
-        (source / "bbc" / path.parent.name).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, source / "bbc" / path.parent.name / path.name)
+    source = write_articles(tmp_path / "source", {**seed_texts(), **bbc_articles(sorted(BBC.glob("*/*.txt"))[::11][:200])})
     batch = run_stages(source, tmp_path / "out", FIRST_RUN)
 
     seeds_story = batch.documents.filter(pl.col("doc_id") == SEED_IDS[0])["story_id"].item()
     assert sorted(batch.documents.filter(pl.col("story_id") == seeds_story)["doc_id"]) == SEED_IDS
     assert batch.documents.height == 205 and batch.stories["n_docs"].sum() == 205
+
+
+@pytest.mark.skipif(not BBC.is_dir(), reason=f"the BBC corpus is not at {BBC} (set NEWSFLOW_CORPORA)")
+def test_two_runs_over_seeds_and_bbc_articles_give_the_pairs_and_stories_of_one(tmp_path):
+    copies = ["politics/021", "politics/356", "tech/211", "tech/226", "politics/223", "politics/341", "sport/050", "sport/051"]
+    files = sorted(BBC.glob("*/*.txt"))[::20] + [BBC / f"{name}.txt" for name in copies]
+    articles = {**seed_texts(), **bbc_articles(files)}
+    names = sorted(articles)
+    run_stages(write_articles(tmp_path / "all", articles), tmp_path / "one", FIRST_RUN)
+    run_stages(write_articles(tmp_path / "half", {n: articles[n] for n in names[0::2]}), tmp_path / "two", FIRST_RUN)
+    run_stages(write_articles(tmp_path / "rest", {n: articles[n] for n in names[1::2]}), tmp_path / "two", SECOND_RUN)
+
+    def pairs(output):
+        return {frozenset(pair) for pair in read_table(output, "duplicates").select("doc_id", "other_doc_id").rows()}
+
+    def groups(output):
+        return {frozenset(doc_ids) for doc_ids in read_table(output, "stories")["doc_ids"]}
+
+    assert len(pairs(tmp_path / "one")) >= 3 and pairs(tmp_path / "two") == pairs(tmp_path / "one")
+    assert max(map(len, groups(tmp_path / "one"))) >= 5 and groups(tmp_path / "two") == groups(tmp_path / "one")
 
 
 def test_story_ids_survive_a_later_run_that_adds_to_the_story(tmp_path):
