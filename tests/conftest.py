@@ -64,6 +64,7 @@ def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
 
 def write_articles(folder: Path, articles: dict[str, str | bytes]) -> Path:
     """Write each article (file name → text, or bytes as read from a corpus) into `folder`; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
     for name, content in articles.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)

@@ -114,3 +114,11 @@ def test_pipeline_publishes_the_seeds_as_one_story_without_duplicates(seeds_run)
     assert read_table(output, "duplicates").height == 0
     assert sorted(read_table(output, "signatures")["doc_id"]) == SEED_IDS
     assert record.counts["stories"] == 1 and record.counts["duplicate_pairs"] == 0
+
+
+def test_a_run_with_nothing_new_keeps_the_stories_and_changes_nothing(tmp_path):
+    run_stages(SEEDS, tmp_path, FIRST_RUN)
+    batch = run_stages(write_articles(tmp_path / "nothing-new", {}), tmp_path, SECOND_RUN)
+    assert batch.documents.height == 0 and batch.document_updates.height == 0 and batch.duplicates.height == 0
+    assert [sorted(doc_ids) for doc_ids in read_table(tmp_path, "stories")["doc_ids"]] == [SEED_IDS]
+    assert read_table(tmp_path, "signatures").height == 5

@@ -125,7 +125,7 @@ def duplicate_pairs(state: pl.DataFrame, shingles: list[np.ndarray], threshold: 
     for rows in groups.filter(groups.list.len() > 1):
         rows = sorted(rows)
         pairs.update({(a, b): ("exact", 1.0) for i, a in enumerate(rows) for b in rows[i + 1 :]})
-    for a, b in candidate_pairs(shingles):
+    for a, b in candidate_pairs(shingles, threshold):
         if (a, b) not in pairs and text_hashes[a] != text_hashes[b]:
             similarity = jaccard(shingles[a], shingles[b])
             if similarity >= threshold:
@@ -138,12 +138,12 @@ def duplicate_pairs(state: pl.DataFrame, shingles: list[np.ndarray], threshold: 
     )
 
 
-def candidate_pairs(shingles: list[np.ndarray]) -> set[tuple[int, int]]:
-    """Index pairs (earlier, later) whose MinHash signatures share an LSH band."""
+def candidate_pairs(shingles: list[np.ndarray], threshold: float) -> set[tuple[int, int]]:
+    """Index pairs (earlier, later) whose MinHash signatures share an LSH band (the bands, not `threshold`, decide)."""
     # S8 drops trailing NUL bytes, which keeps distinct hashes distinct, and is far faster than int.to_bytes.
     tokens = [row.view("S8").tolist() for row in shingles]
     minhashes = RMinHash.from_token_sets(tokens, num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED)
-    lsh = RMinHashLSH(threshold=0.5, num_perm=MINHASH_PERMUTATIONS, num_bands=LSH_BANDS)
+    lsh = RMinHashLSH(threshold=threshold, num_perm=MINHASH_PERMUTATIONS, num_bands=LSH_BANDS)
     with_words = [index for index, row in enumerate(shingles) if len(row)]  # an empty set would match every other
     lsh.insert_pairs((index, minhashes[index]) for index in with_words)
     candidates = lsh.query_all([minhashes[index] for index in with_words])
@@ -189,7 +189,7 @@ def earliest_of_components(count: int, edges: list[tuple[int, int]]) -> np.ndarr
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     shared = np.intersect1d(a, b, assume_unique=True).size
-    return shared / (a.size + b.size - shared) if a.size or b.size else 1.0
+    return shared / (a.size + b.size - shared)
 
 
 def _earliest_in_groups(count: int, pairs: pl.DataFrame, position: dict[str, int]) -> np.ndarray:

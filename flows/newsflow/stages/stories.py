@@ -121,7 +121,9 @@ def assign_stories(state: pl.DataFrame, threshold: float) -> pl.DataFrame:
     copies = state.drop_nulls("near_dup_of").select("doc_id", "near_dup_of").iter_rows()
     edges = story_edges(similarity, doc_ids, threshold) + [(position[copy], position[original]) for copy, original in copies]
     earliest = earliest_of_components(len(doc_ids), edges)
-    return pl.DataFrame({"doc_id": doc_ids, "story_id": [doc_ids[e] for e in earliest]})
+    return pl.DataFrame(
+        {"doc_id": doc_ids, "story_id": [doc_ids[e] for e in earliest]}, schema={"doc_id": pl.String, "story_id": pl.String}
+    )
 
 
 def story_edges(similarity: csr_matrix, doc_ids: list[str], threshold: float) -> list[tuple[int, int]]:
