@@ -87,17 +87,17 @@ def fingerprints(documents: pl.DataFrame) -> pl.DataFrame:
     words = [normalised_words(text) for text in track(documents["text"].to_list(), "duplicates")]
     vocabulary = {word: index for index, word in enumerate(set().union(*words))}
     word_hashes = np.fromiter((_stable_hash(word) for word in vocabulary), np.uint64, len(vocabulary))
-    rows = []
-    for doc_words in words:
-        indices = np.fromiter(map(vocabulary.__getitem__, doc_words), np.int64, len(doc_words))
-        rows.append(
-            {
-                "text_sha256": hashlib.sha256(" ".join(doc_words).encode()).hexdigest() if doc_words else None,
-                "shingles": shingle_hashes(word_hashes[indices]).view(np.int64),
-            }
-        )
-    hashes = pl.DataFrame(rows, schema={"text_sha256": pl.String, "shingles": pl.List(pl.Int64)})
-    return pl.concat([documents.select("doc_id", "ingested_at", "title"), hashes], how="horizontal")
+    shingles = [
+        shingle_hashes(word_hashes[np.fromiter(map(vocabulary.__getitem__, doc_words), np.int64, len(doc_words))])
+        for doc_words in words
+    ]
+    return documents.select("doc_id", "ingested_at", "title").with_columns(
+        text_sha256=pl.Series(
+            [hashlib.sha256(" ".join(doc_words).encode()).hexdigest() if doc_words else None for doc_words in words],
+            dtype=pl.String,
+        ),
+        shingles=pl.Series([hashes.view(np.int64) for hashes in shingles], dtype=pl.List(pl.Int64)),
+    )
 
 
 def shingle_hashes(word_hashes: np.ndarray) -> np.ndarray:
@@ -111,7 +111,8 @@ def shingle_hashes(word_hashes: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):  # arithmetic modulo 2**64 is the point
         for offset in range(SHINGLE_WORDS):
             folded = folded * _FOLD + word_hashes[offset : offset + count]
-    return np.unique(_mix(folded))
+    hashes = np.sort(_mix(folded))
+    return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]  # np.unique is five times slower here
 
 
 def duplicate_pairs(state: pl.DataFrame, shingles: list[np.ndarray], threshold: float) -> pl.DataFrame:
