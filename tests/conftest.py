@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 # Before anything imports Prefect: a throwaway Prefect home, no telemetry (there is no network).
@@ -15,8 +16,14 @@ os.environ["NEWSFLOW_GX_DIR"] = tempfile.mkdtemp(prefix="newsflow-test-gx-")
 import polars as pl  # noqa: E402
 import pytest  # noqa: E402
 
+from newsflow.batch import Batch  # noqa: E402
+from newsflow.settings import Settings  # noqa: E402
+from newsflow.stages import clean, duplicates, ingest, publish, stories  # noqa: E402
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SEEDS = PROJECT_ROOT / "seeds"
+# Measuring corpora live beside the project (../shared/corpora), never inside it.
+CORPORA = Path(os.environ.get("NEWSFLOW_CORPORA", PROJECT_ROOT.parent / "shared" / "corpora"))
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +52,36 @@ def read_table(output: Path, table: str) -> pl.DataFrame:
 def seed_doc(documents: pl.DataFrame, prefix: str) -> dict:
     """The document row of the seed whose file name starts with `prefix` (000 ... 004)."""
     return documents.filter(pl.col("source_uri").str.starts_with(prefix)).row(0, named=True)
+
+
+def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
+    """One pipeline run without Prefect: ingest → clean → duplicates → stories over `source`, published into `output`."""
+    settings = Settings(source_dir=source, output_dir=output)
+    batch = Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at)
+    for stage in (ingest, clean, duplicates, stories):
+        batch = stage.run(batch, settings)
+    publish.ensure_tables(settings, {})
+    publish.publish_tables(batch, settings, {})
+    return batch
+
+
+def updates_by_doc(batch: Batch) -> dict[str, dict]:
+    """The batch's changes to earlier documents, per doc_id: every column any stage set, later stages last."""
+    merged: dict[str, dict] = {}
+    for frame in batch.document_updates:
+        for row in frame.iter_rows(named=True):
+            merged.setdefault(row["doc_id"], {}).update(row)
+    return merged
+
+
+def write_articles(folder: Path, articles: dict[str, str | bytes]) -> Path:
+    """Write each article (file name → text, or bytes as read from a corpus) into `folder`; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in articles.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return folder
+
+
+def seed_texts() -> dict[str, str]:
+    return {path.name: path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))}

@@ -40,6 +40,8 @@ class Batch:
     quantities: pl.DataFrame | None = None
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
+    # What the duplicates and stories stages compare later runs against (internal state).
+    signatures: pl.DataFrame | None = None
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
     # Changes to documents published by earlier runs (a file was removed, a new article merged
     # two stories): frames of doc_id plus the columns they set; publish applies them in order.
@@ -71,5 +73,6 @@ class Batch:
             quarantine = pl.concat([quarantine, pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)])
         merged = Counter(self.counts)
         merged.update(counts or {})  # update(), unlike +, keeps zero counts
-        updates = self.document_updates + ((document_updates,) if document_updates is not None else ())
+        changed = document_updates is not None and not document_updates.is_empty()
+        updates = self.document_updates + ((document_updates,) if changed else ())
         return replace(self, quarantine=quarantine, counts=merged, document_updates=updates, **frames)

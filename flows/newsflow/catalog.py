@@ -22,6 +22,7 @@ TABLES = (
     "quantities",
     "duplicates",
     "stories",
+    "signatures",
     "quarantine",
     "runs",
 )

@@ -50,3 +50,15 @@ class Settings(BaseSettings):
         le=1,
         description="Share of a run's files whose content no other file of the run has, below which validation fails the run.",
     )
+    near_duplicate_jaccard: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Word 5-gram Jaccard similarity at or above which two documents are near duplicates.",
+    )
+    story_similarity: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="Average cosine similarity of names and numbers at or above which articles form one story.",
+    )
