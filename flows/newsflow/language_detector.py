@@ -5,8 +5,8 @@ A text is called in an ISO 639-1 code (langdetect's zh-cn and zh-tw are summed a
 `und` when it has too few letters or langdetect's random trials disagree. A document's
 language is not detected a second time: it is derived from its paragraphs' calls.
 
-This module imports neither Polars nor the settings, so that the worker processes of the
-language stage start in a fraction of a second.
+This module imports neither Polars nor the settings: it is all that the worker processes
+of the language stage import.
 """
 
 import functools
