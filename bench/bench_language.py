@@ -197,13 +197,14 @@ def print_cost(batch: Batch, settings: Settings) -> None:
     one_core = timed(lambda: language.run(batch, settings.model_copy(update={"language_workers": 1})))
     pool = timed(lambda: language.run(batch, forced_pool(settings)))
     result = pool[2]
-    print(f"{'ms per document':<58} {'wall':>7} {'CPU':>7}")
+    print(f"{'ms per document':<64} {'wall':>6} {'CPU':>6}  vs plain: wall   CPU")
     for label, (wall, cpu, _) in (
         ("plain langdetect, one detect() per document, 1 core", plain),
         ("language stage, every paragraph, 1 core", one_core),
         (f"language stage, every paragraph, {settings.language_workers} workers (start-up included)", pool),
     ):
-        print(f"{label:<58} {wall / n * 1000:>7.2f} {cpu / n * 1000:>7.2f}   {wall / plain[0]:.2f}x plain (wall)")
+        print(f"{label:<64} {wall / n * 1000:>6.2f} {cpu / n * 1000:>6.2f}  "
+              f"{wall / plain[0]:>13.2f}x {cpu / plain[1]:>5.2f}x")
     print(f"anchor: langdetect's own cost, ~{LANGDETECT_MS_PER_DOC:.0f} ms per 2 KB article on one core; "
           f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine: wall times are noisy)")
     print(f"documents by language: {dict(Counter(result.documents['lang']).most_common())}; "
