@@ -7,6 +7,7 @@ batches are detected in a pool of worker processes, one per core by default.
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 import polars as pl
@@ -64,9 +65,16 @@ def detect_documents(documents: list[list[str]], settings: Settings) -> list[Doc
     if workers < 2 or len(documents) < settings.language_pool_min_documents:
         return [detect(paragraphs) for paragraphs in track(documents, "language")]
     chunksize = max(1, len(documents) // (workers * _CHUNKS_PER_WORKER))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = pool.map(detect, documents, chunksize=chunksize)
-        return [result for _, result in zip(track(documents, "language"), results)]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = pool.map(detect, documents, chunksize=chunksize)
+            return [result for _, result in zip(track(documents, "language"), results)]
+    except BrokenProcessPool as error:
+        raise RuntimeError(
+            f"a language detection worker stopped abruptly ({len(documents)} documents, {workers} workers): if you call "
+            "the flow from a script, put the call under `if __name__ == \"__main__\":` (workers are spawned and import "
+            "it); if memory ran out, set NEWSFLOW_LANGUAGE_WORKERS lower"
+        ) from error
 
 
 def thresholds(settings: Settings) -> Thresholds:
