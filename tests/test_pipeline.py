@@ -73,6 +73,15 @@ def test_paragraph_offsets_cut_their_text_out_of_the_document(seeds_run):
         assert texts[row["doc_id"]][row["char_start"] : row["char_end"]] == row["text"]
 
 
+def test_languages_are_published_for_documents_and_paragraphs(seeds_run):
+    output, record = seeds_run
+    documents = read_table(output, "documents")
+    assert documents.select("lang", "is_mixed_lang").unique().rows() == [("en", False)]
+    paragraphs = read_table(output, "paragraphs")
+    assert paragraphs["lang"].null_count() == 0 and set(paragraphs["lang"]) == {"en", "und"}
+    assert record.counts["documents_mixed_lang"] == 0
+
+
 def test_run_is_recorded_with_counts_and_table_versions(seeds_run):
     output, record = seeds_run
     runs = read_table(output, "runs").filter(pl.col("run_id") == record.run_id).row(0, named=True)

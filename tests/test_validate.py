@@ -50,13 +50,13 @@ def test_a_two_character_title_is_quarantined_and_the_other_documents_publish(tm
     from newsflow.pipeline import news_pipeline
 
     source, output = tmp_path / "source", tmp_path / "out"
-    copy_seeds(source, "000", "001")
+    copy_seeds(source, "000", "001", "002", "003")  # the stub, language und, is a fifth: within the und share
     (source / "stub.txt").write_text("Hi\n", encoding="utf-8")
     record = news_pipeline(source=source, output=output)
 
     documents = read_table(output, "documents")
     assert record.status == "completed"
-    assert sorted(documents["source_uri"]) == ["000_d90335feb4c6e67b.txt", "001_98ffcff286fe7b4b.txt"]
+    assert sorted(documents["source_uri"]) == sorted(p.name for p in SEEDS.glob("00[0-3]_*.txt"))
     assert set(read_table(output, "paragraphs")["doc_id"]) == set(documents["doc_id"])
     quarantine = read_table(output, "quarantine")
     failed = quarantine.filter(pl.col("code") == "failed_expectation").row(0, named=True)
@@ -83,7 +83,7 @@ def test_a_two_character_title_is_quarantined_and_the_other_documents_publish(tm
     assert json.loads(commit["newsflow.validation"]) == validation
 
     rerun = news_pipeline(source=source, output=output)  # the quarantined file is skipped until it changes
-    assert rerun.counts["files_unchanged"] == 3 and rerun.counts["tables_changed"] == 0
+    assert rerun.counts["files_unchanged"] == 5 and rerun.counts["tables_changed"] == 0
 
 
 def test_a_table_level_breach_fails_the_run_and_no_table_gets_a_new_version(tmp_path, prefect_server, monkeypatch):

@@ -1,4 +1,5 @@
-"""The news-pipeline flow. It only wires the stages: ingest → clean → duplicates → stories → validate → publish.
+"""The news-pipeline flow. It only wires the stages:
+ingest → clean → language → duplicates → stories → validate → publish.
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task. The
 flow holds the output folder's lock for the whole run, publishes one release, and records
@@ -14,7 +15,7 @@ from prefect.runtime import flow_run
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, duplicates, ingest, publish, stories, validate
+from newsflow.stages import clean, duplicates, ingest, language, publish, stories, validate
 
 # Frames are passed in memory; hashing them for a cache key would cost more than the stage.
 stage_task = task(cache_policy=NO_CACHE)
@@ -35,6 +36,11 @@ def ingest_articles(batch: Batch, settings: Settings) -> Batch:
 @stage_task(name="clean articles")
 def clean_articles(batch: Batch, settings: Settings) -> Batch:
     return clean.run(batch, settings)
+
+
+@stage_task(name="detect languages")
+def detect_languages(batch: Batch, settings: Settings) -> Batch:
+    return language.run(batch, settings)
 
 
 @stage_task(name="find duplicates")
@@ -78,6 +84,7 @@ def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output"), f
         try:
             batch = ingest_articles(batch, settings)
             batch = clean_articles(batch, settings)
+            batch = detect_languages(batch, settings)
             batch = find_duplicates(batch, settings)
             batch = group_stories(batch, settings)
             batch = validate_tables(batch, settings)
