@@ -13,6 +13,7 @@ import multiprocessing
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -127,28 +128,46 @@ def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterato
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(processes, mp_context=context, initializer=load_model, initargs=(settings.spacy_model,)) as pool:
             results = chain.from_iterable(pool.map(extract_chunk, [settings.spacy_model] * len(chunks), chunks))
-            yield from (result for _, result in zip(track(articles, "extract"), results))
+            try:
+                yield from (result for _, result in zip(track(articles, "extract"), results))
+            except BrokenProcessPool as error:
+                raise RuntimeError(
+                    "an NER worker process died (out of memory, or started from a script without an "
+                    "`if __name__ == \"__main__\":` guard): guard the script, or set NEWSFLOW_NER_PROCESSES=1"
+                ) from error
     else:
         results = chain.from_iterable(extract_chunk(settings.spacy_model, chunk) for chunk in chunks)
         yield from (result for _, result in zip(track(articles, "extract"), results))
 
 
 def extract_chunk(model_name: str, articles: Sequence[Article]) -> list[Extraction]:
-    """Extract a few articles, running NER on the English ones in one batch."""
-    english = [a.text for a in articles if a.is_english]
-    nlp = load_model(model_name) if english else None
-    docs = iter(nlp.pipe(english, disable=TAGGING_PIPES) if english else ())
-    extractions = []
-    for article in articles:
-        doc = next(docs) if article.is_english else None
-        try:
-            extractions.append(extract_article(article, doc, nlp))
-        except Exception as error:  # one odd document must not stop the run: it is reported in quarantine
-            extractions.append(Extraction(article.doc_id, error=f"{type(error).__name__}: {error}"))
-    return extractions
+    """Extract a few articles, running the model over the English ones in two batches: NER, then the caption candidates' tags."""
+    english = [a for a in articles if a.is_english]
+    if not english:
+        return [_extract(article, None, {}) for article in articles]
+    nlp = load_model(model_name)
+    docs = dict(zip((a.doc_id for a in english), nlp.pipe((a.text for a in english), disable=TAGGING_PIPES)))
+    candidates = [(a.doc_id, i, paragraph) for a in english for i, paragraph in _tag_candidates(a)]
+    tagged = {}
+    if "tagger" in nlp.pipe_names:
+        for (doc_id, i, _), doc in zip(candidates, nlp.pipe((c[2] for c in candidates), disable=NER_PIPES)):
+            tagged.setdefault(doc_id, {})[i] = [(token.text, token.tag_) for token in doc]
+    return [_extract(article, docs.get(article.doc_id), tagged) for article in articles]
 
 
-def extract_article(article: Article, doc, nlp) -> Extraction:
+def _tag_candidates(article: Article) -> list[tuple[int, str]]:
+    paragraphs = article.text.split(PARAGRAPH_SEPARATOR)
+    return [(i, paragraphs[i]) for i in headers.paragraphs_to_tag(paragraphs)]
+
+
+def _extract(article: Article, doc, tagged: dict[str, dict[int, headers.Tagged]]) -> Extraction:
+    try:
+        return extract_article(article, doc, tagged.get(article.doc_id, {}) if doc is not None else None)
+    except Exception as error:  # one odd document must not stop the run: it is reported in quarantine
+        return Extraction(article.doc_id, error=f"{type(error).__name__}: {error}")
+
+
+def extract_article(article: Article, doc, tagged: dict[int, headers.Tagged] | None) -> Extraction:
     """Header fields and paragraph kinds of one article, plus entities, quotes and quantities when a spaCy Doc is given."""
     text = article.text
     paragraphs = text.split(PARAGRAPH_SEPARATOR)
@@ -157,25 +176,18 @@ def extract_article(article: Article, doc, nlp) -> Extraction:
         starts.append(position)
         position += len(paragraph) + len(PARAGRAPH_SEPARATOR)
     if doc is None:
-        return Extraction(article.doc_id, headers.read_headers(paragraphs, article.removed_lines, frozenset(), None))
+        return Extraction(article.doc_id, headers.read_headers(paragraphs, article.removed_lines))
 
-    named, not_quantities = mentions(doc)
-    entities = canonical_entities(named)
     def para_of(offset: int) -> int:
         return bisect_right(starts, offset) - 1
 
+    named, not_quantities = mentions(doc)
+    entities = canonical_entities(named)
     people = frozenset(para_of(e.start) for e in entities if e.label == "PERSON")
-    found_headers = headers.read_headers(paragraphs, article.removed_lines, people, _tagger(nlp))
     return Extraction(
         article.doc_id,
-        found_headers,
+        headers.read_headers(paragraphs, article.removed_lines, people, tagged),
         [(para_of(e.start), e.text, e.label, e.canonical, e.start, e.end) for e in entities],
         [(q.para_idx, q.text, q.speaker, q.cue, q.is_fragment, q.start, q.end) for q in find_quotes(text, starts, entities)],
         [(para_of(q.start), q.text, q.kind, q.value, q.unit, q.start, q.end) for q in find_quantities(text, not_quantities)],
     )
-
-
-def _tagger(nlp) -> headers.Tagger | None:
-    if "tagger" not in nlp.pipe_names:
-        return None
-    return lambda texts: [[(token.text, token.tag_) for token in doc] for doc in nlp.pipe(texts, disable=NER_PIPES)]

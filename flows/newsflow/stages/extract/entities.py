@@ -21,6 +21,7 @@ NAMED_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT
 # Labels whose spans are not quantities, and whose numbers are parts of names (`Power of Siberia 2`) or dates.
 NOT_QUANTITY_LABELS = NAMED_LABELS | {"DATE", "TIME"}
 _POSSESSIVE_ENDINGS = ("’s", "'s")
+_TITLE = re.compile(r"^(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Dame|Lord|Lady)\.?\s+")
 _ACRONYM = re.compile(r"[A-Z]{2,6}")
 _ACRONYM_LABELS = frozenset({"ORG", "GPE", "LOC", "NORP"})
 
@@ -83,8 +84,10 @@ def mentions(doc) -> tuple[list[Mention], list[tuple[int, int]]]:
 def canonical_entities(found: list[Mention]) -> list[Entity]:
     """Each mention with the fullest name of its entity in the document and that entity's label."""
     names = _names_without_article(found)
-    people = {names[m] for m in found if m.label == "PERSON" and " " in names[m]}
-    lone_people = {names[m] for m in found if m.label == "PERSON" and " " not in names[m]}
+    # A person's name without the title: `Mr Brown` is the `Gordon Brown` of the same article.
+    untitled = {m: _TITLE.sub("", names[m]) if m.label == "PERSON" else names[m] for m in found}
+    people = {untitled[m] for m in found if m.label == "PERSON" and " " in untitled[m]}
+    lone_people = {untitled[m] for m in found if m.label == "PERSON" and " " not in untitled[m]}
     by_first, by_last = defaultdict(set), defaultdict(set)
     for person in people:
         words = person.split()
@@ -98,10 +101,10 @@ def canonical_entities(found: list[Mention]) -> list[Entity]:
 
     entities = []
     for m in found:
-        name, label = names[m], m.label
-        words = name.split()
+        label, words = m.label, untitled[m].split()
+        name = untitled[m] if label == "PERSON" and len(words) > 1 else names[m]
         # NER often mislabels a lone surname (`Torigian` as NORP), but `Russian` is no alias of a `Russian Gazette` it calls a person.
-        if label == "PERSON" or (len(words) == 1 and (name in lone_people or by_last[name])):
+        if label == "PERSON" or (len(words) == 1 and (words[0] in lone_people or by_last[words[0]])):
             fuller = {
                 person
                 for person in by_first[words[0]] | by_last[words[-1]]

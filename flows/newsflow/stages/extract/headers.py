@@ -9,7 +9,7 @@ under the headline.
 """
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,8 +22,8 @@ TITLE, STANDFIRST, CAPTION, BODY = "title", "standfirst", "caption", "body"
 PUBLICATION_RULES = ("publication_line", "date_line", "byline")
 BYLINE_RULE = "byline"
 
-# Tags the paragraphs given to it: (word, Penn Treebank tag) pairs, one list per paragraph.
-Tagger = Callable[[list[str]], list[list[tuple[str, str]]]]
+# (word, Penn Treebank tag) pairs of a paragraph.
+Tagged = list[tuple[str, str]]
 
 _MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
@@ -39,14 +39,14 @@ _DATEPARSER_SETTINGS = {"REQUIRE_PARTS": ["day", "month", "year"], "RETURN_AS_TI
 _BYLINE_PREFIX = re.compile(r"^\W*(?:(?:written|reported|words|story|text)\s+)?by\s+", re.IGNORECASE)
 _BYLINE_END = re.compile(rf"\s*(?:[|•·]|[,–—-]?\s*\b(?:published|updated|posted)\b|[,–—-]?\s*{_DATE_WITH_YEAR}).*$", re.IGNORECASE)
 
-# `MOSCOW (Reuters) -`, `KYIV, Ukraine (AP) —`, `NEW YORK, March 2 -`, `(Reuters) -`, `Moscow, March 21 (Reuters) -`
+# `MOSCOW (Reuters) -`, `KYIV, Ukraine (AP) —`, `NEW YORK, March 2 -`, `(Reuters) -`, `BEIJING, March 21 (Xinhua) --`
 _PLACE_CAPS = r"[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+)*(?:,\s+[A-Z][A-Za-z.]+(?:\s+[A-Z][A-Za-z.]+)*)?"
 _PLACE = r"[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)*(?:,\s+[A-Z][\w.]+(?:\s+[A-Z][\w.]+)*)?"
 _DATELINE_DATE = r",?\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:,\s+\d{4})?"
 _AGENCY = r"\([A-Z][\w.&’' -]{0,40}\)"
 _DATELINE = re.compile(
     rf"^(?P<dateline>{_PLACE_CAPS}(?:{_DATELINE_DATE})?(?:\s+{_AGENCY})?|{_PLACE}(?:{_DATELINE_DATE})?\s+{_AGENCY}|{_AGENCY})"
-    r"\s*[-–—:]\s+(?=\S)"
+    r"\s*(?:--|[-–—:])\s+(?=\S)"
 )
 
 # Photo credits: `(Photo: Sputnik/…)`, `Photo: AFP`, `REUTERS/Maxim Shemetov`, `Sputnik/Sergei Karpukhin/Pool via Reuters`,
@@ -77,7 +77,7 @@ _AUXILIARIES = frozenset({"is", "are", "am", "'s", "’s", "'re", "’re", "has"
 _COMMON_NOUN_TAGS = frozenset({"NN", "NNS"})
 # A caption is one short sentence; a standfirst is a line, not a paragraph.
 _MAX_CAPTION_WORDS = 60
-_MIN_LABEL_WORDS = 3
+_MIN_LABEL_WORDS, _MAX_LABEL_WORDS = 3, 20
 _MIN_STANDFIRST_WORDS = 5
 _MAX_STANDFIRST_WORDS = 60
 # The standfirst sits right under the headline, or under the photo caption that follows it.
@@ -97,32 +97,47 @@ class Headers:
 def read_headers(
     paragraphs: Sequence[str],
     removed_lines: Sequence[tuple[str, str]],
-    person_paragraphs: frozenset[int],
-    tagger: Tagger | None,
+    person_paragraphs: frozenset[int] = frozenset(),
+    tagged: dict[int, Tagged] | None = None,
 ) -> Headers:
     """Kinds of the paragraphs and the header fields of one article.
 
-    person_paragraphs: indices of the paragraphs that mention a person (from NER); tagger: None
-    for languages the model does not cover, which then get only the cues that need no grammar.
+    person_paragraphs: indices of the paragraphs that mention a person (from NER); tagged: the
+    grammar of the paragraphs `paragraphs_to_tag` chose, or None for languages the model does
+    not cover, which then get only the cues that need no grammar.
     """
-    kinds = paragraph_kinds(paragraphs, person_paragraphs, tagger)
+    kinds = paragraph_kinds(paragraphs, person_paragraphs, tagged)
     published_at, published_at_raw = publication(removed_lines)
     subtitle = next((p for p, kind in zip(paragraphs, kinds) if kind == STANDFIRST), None)
     first_body = next((p for p, kind in zip(paragraphs, kinds) if kind == BODY), "")
     return Headers(kinds, subtitle, byline(removed_lines), published_at, published_at_raw, dateline(first_body))
 
 
-def paragraph_kinds(paragraphs: Sequence[str], person_paragraphs: frozenset[int], tagger: Tagger | None) -> list[str]:
+def paragraphs_to_tag(paragraphs: Sequence[str]) -> list[int]:
+    """The paragraphs whose grammar decides their kind (few, as tagging costs): lines under the headline short
+    enough to be a label or unpunctuated like a standfirst, and one-sentence paragraphs that look like captions."""
+    chosen = []
+    for i in range(1, len(paragraphs)):
+        paragraph = paragraphs[i]
+        if has_photo_credit(paragraph):
+            continue
+        n_words = len(_WORDS.findall(paragraph))
+        under_headline = i < _HEADER_PARAGRAPHS and (
+            n_words <= _MAX_LABEL_WORDS or (n_words <= _MAX_STANDFIRST_WORDS and not paragraph.endswith(_TERMINAL))
+        )
+        if under_headline or _looks_like_caption(paragraph):
+            chosen.append(i)
+    return chosen
+
+
+def paragraph_kinds(paragraphs: Sequence[str], person_paragraphs: frozenset[int], tagged: dict[int, Tagged] | None) -> list[str]:
     kinds = [TITLE] + [CAPTION if has_photo_credit(p) else BODY for p in paragraphs[1:]]
     header = range(1, min(_HEADER_PARAGRAPHS, len(paragraphs)))
-    # Grammar is needed only for the lines under the headline and for one-sentence paragraphs that look like captions.
-    candidates = [i for i in range(1, len(paragraphs)) if kinds[i] == BODY and (i in header or _looks_like_caption(paragraphs[i]))]
-    tags = dict(zip(candidates, tagger([paragraphs[i] for i in candidates]))) if tagger and candidates else {}
-    for i in candidates:
-        if i in tags and _describes_a_picture(paragraphs[i], tags[i], i in header, i in person_paragraphs):
+    for i, words in (tagged or {}).items():
+        if _describes_a_picture(paragraphs[i], words, i in header, i in person_paragraphs):
             kinds[i] = CAPTION
     standfirst = next((i for i in header if kinds[i] == BODY), None)
-    if standfirst is not None and _is_standfirst(paragraphs[standfirst], tags.get(standfirst)):
+    if standfirst is not None and _is_standfirst(paragraphs[standfirst], None if tagged is None else tagged.get(standfirst, [])):
         kinds[standfirst] = STANDFIRST
     return kinds
 
@@ -140,15 +155,16 @@ def _looks_like_caption(paragraph: str) -> bool:
     return _POSITION_MARKER.search(paragraph) is not None or _CLOSING_DATE.search(paragraph) is not None
 
 
-def _describes_a_picture(paragraph: str, tagged: list[tuple[str, str]], under_headline: bool, mentions_person: bool) -> bool:
+def _describes_a_picture(paragraph: str, tagged: Tagged, under_headline: bool, mentions_person: bool) -> bool:
     verbs = [(word.lower(), tag) for word, tag in tagged if tag in _VERB_TAGS]
     if not verbs:
         # A label under the headline (`China and russias president`), not a venue or a date (`Ewood Park`, `Saturday 20 November`).
         return (
             under_headline
             and len(tagged) >= _MIN_LABEL_WORDS
-            and not paragraph.endswith(":")
+            and ":" not in paragraph  # `Result: Nadal 6-7 …`, `Playing colours:`
             and not paragraph.startswith("(")
+            and not paragraph.isupper()  # a section heading: `WORLD OF WARCRAFT`
             and (mentions_person or any(tag in _COMMON_NOUN_TAGS for _, tag in tagged))
         )
     # `Xi Jinping … walks past honour guards … on March 20, 2023.`: told in the present, not the narrative past.
@@ -159,7 +175,7 @@ def _describes_a_picture(paragraph: str, tagged: list[tuple[str, str]], under_he
     )
 
 
-def _is_standfirst(paragraph: str, tagged: list[tuple[str, str]] | None) -> bool:
+def _is_standfirst(paragraph: str, tagged: Tagged | None) -> bool:
     """A headline-style line: no closing full stop, a few words, and (when grammar is known) a verb."""
     n_words = len(_WORDS.findall(paragraph))
     if paragraph.endswith(_TERMINAL) or not _MIN_STANDFIRST_WORDS <= n_words <= _MAX_STANDFIRST_WORDS:

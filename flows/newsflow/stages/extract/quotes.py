@@ -105,7 +105,13 @@ def _double_role(text: str, pos: int, is_open: bool) -> str | None:
         return "open"
     if mark == "”":
         return "close"
-    return "close" if is_open else "open"  # a straight mark toggles
+    before = text[pos - 1] if pos else " "
+    after = text[pos + 1] if pos + 1 < len(text) else " "
+    opens = before in _OPENS_AFTER and not after.isspace()
+    closes = not before.isspace() and (after in _CLOSES_BEFORE or pos + 1 == len(text))
+    if opens != closes:
+        return "open" if opens else "close"
+    return "close" if is_open else "open"  # no telling from the context: a straight mark toggles
 
 
 def _single_role(text: str, pos: int, is_open: bool) -> str | None:
@@ -132,9 +138,11 @@ def _pair(text: str, paragraph_starts: Sequence[int], marks: re.Pattern, role_of
                 last = pos
                 continue
             open_at = None  # never closed: left out
-        if open_at is None and role == "open":
+        if role == "open":
+            if open_at is not None:  # a quotation opens before the last one closed: that one ends here
+                spans.append((open_at, pos))
             open_at = last = pos
-        elif open_at is not None and role == "close":
+        elif open_at is not None:
             spans.append((open_at, pos))
             open_at = None
     return spans
@@ -217,7 +225,8 @@ class _SpeakerFinder:
             if b == end and self.text[a:b].rstrip().endswith(":"):
                 colon = self.text.rindex(":", a, b)
                 clause = max((m.end() for m in _CLAUSE_BREAK.finditer(self.text, a, colon)), default=a)
-                return _Attribution((clause, colon), None)
+                subject = self._trimmed(clause, colon)
+                return _Attribution(subject, None) if subject[0] < subject[1] else None
         return None
 
     def _next_sentence(self, close_at: int, sentence_end: int) -> _Attribution | None:
