@@ -22,7 +22,9 @@ def test_run_help_explains_every_option():
 
 
 def test_missing_source_folder_is_refused_clearly(tmp_path):
-    result = CliRunner().invoke(app, ["run", "--source", str(tmp_path / "nope"), "--output", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app, ["run", "--source", str(tmp_path / "nope"), "--output", str(tmp_path / "out")], env={"COLUMNS": "200"}
+    )  # wide enough that the long tmp path does not wrap the message
     assert result.exit_code == 2
     assert "does not exist" in result.output
     assert not (tmp_path / "out").exists()

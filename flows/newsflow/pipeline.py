@@ -1,4 +1,4 @@
-"""The news-pipeline flow. It only wires the stages: ingest → clean → publish.
+"""The news-pipeline flow. It only wires the stages: ingest → clean → extract → publish.
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task, and
 the flow decides what to publish and records the run, whatever its outcome.
@@ -13,7 +13,7 @@ from prefect.runtime import flow_run
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, ingest, publish
+from newsflow.stages import clean, extract, ingest, publish
 
 # Frames are passed in memory; hashing them for a cache key would cost more than the stage.
 stage_task = task(cache_policy=NO_CACHE)
@@ -27,6 +27,11 @@ def ingest_articles(batch: Batch, settings: Settings) -> Batch:
 @stage_task(name="clean articles")
 def clean_articles(batch: Batch, settings: Settings) -> Batch:
     return clean.run(batch, settings)
+
+
+@stage_task(name="extract fields")
+def extract_fields(batch: Batch, settings: Settings) -> Batch:
+    return extract.run(batch, settings)
 
 
 @stage_task(name="publish tables")
@@ -51,6 +56,7 @@ def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output")) -
     try:
         batch = ingest_articles(batch, settings)
         batch = clean_articles(batch, settings)
+        batch = extract_fields(batch, settings)
         publish_tables(batch, settings, metadata)
     except Exception as error:
         failed = RunRecord(batch.run_id, started_at, utc_now(), "failed", dict(batch.counts), flow_run.id, error=str(error))

@@ -10,7 +10,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_NUMBER = r"(?<![\w.,/-])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# A whole number, not the tail or head of a code, score, time or date (Su-35, 4-2, 10:03, 21.03.2023).
+_NUMBER = r"(?<![\w.,/:-])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d.]\d|\d)"
 _SCALES = {"hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12, "tn": 1e12}
 _WORD_NUMBERS = {
     word: value
@@ -59,6 +60,7 @@ _NOT_NOUNS = frozenset(
     "said says say told up down out off also just only still even again here there ago".split()
 )
 _MAX_NOUN_WORDS = 3
+_IRREGULAR_PLURALS = frozenset("people men women children police staff personnel cattle sheep fish deer feet teeth mice aircraft".split())
 _TIME_UNITS = frozenset("second seconds minute minutes hour hours day days week weeks month months year years decade decades".split())
 _YEAR = re.compile(r"1[89]\d\d|20\d\d")
 
@@ -79,13 +81,11 @@ def find_quantities(text: str, excluded: Sequence[tuple[int, int]]) -> list[Quan
     starts = [start for start, _ in excluded]
     found = []
     for match in _QUANTITY.finditer(text):
-        quantity = _read(text, match)
-        if quantity is None:
+        i = bisect_right(starts, match.end() - 1) - 1  # the last excluded span starting inside or before the number
+        if i >= 0 and excluded[i][1] > match.start():
             continue
-        i = bisect_right(starts, quantity.end - 1) - 1  # the last excluded span starting inside or before it
-        if i >= 0 and excluded[i][1] > quantity.start:
-            continue
-        found.append(quantity)
+        if quantity := _read(text, match):
+            found.append(quantity)
     return found
 
 
@@ -134,7 +134,7 @@ def _count(text: str, match: re.Match) -> Quantity | None:
 
 
 def _counted_noun(text: str, pos: int) -> tuple[str | None, int]:
-    """The noun a number counts and where it ends: the first plural of the next words (`new fighters`), else the first word (`two men met`)."""
+    """The noun a number counts and where it ends: the first plural of the next words (`new fighters`, `Ukrainian children`), else the first word."""
     words = []
     while len(words) < _MAX_NOUN_WORDS:
         match = _NOUN_PHRASE.match(text, pos)
@@ -147,7 +147,7 @@ def _counted_noun(text: str, pos: int) -> tuple[str | None, int]:
         pos = match.end()
     if not words:
         return None, pos
-    return next(((w, e) for w, e in words if w.endswith("s") and not w.endswith("ss")), words[0])
+    return next(((w, e) for w, e in words if (w.endswith("s") and not w.endswith("ss")) or w.lower() in _IRREGULAR_PLURALS), words[0])
 
 
 def _quantity(match: re.Match, kind: str, value: float | None, unit: str | None) -> Quantity:
