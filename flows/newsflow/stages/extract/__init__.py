@@ -70,12 +70,9 @@ def run(batch: Batch, settings: Settings) -> Batch:
     )
     documents = documents.drop(DOCUMENT_FIELDS, strict=False).join(fields, on="doc_id", how="left")
     kinds = pl.DataFrame(
-        {
-            "doc_id": list(chain.from_iterable([e.doc_id] * len(e.header.kinds) for e in found)),
-            "para_idx": list(chain.from_iterable(range(len(e.header.kinds)) for e in found)),
-            "extracted_kind": list(chain.from_iterable(e.header.kinds for e in found)),
-        },
+        [(e.doc_id, i, kind) for e in found for i, kind in enumerate(e.header.kinds)],
         schema={"doc_id": pl.String, "para_idx": pl.Int64, "extracted_kind": pl.String},
+        orient="row",
     )
     paragraphs = (
         batch.paragraphs.join(kinds, on=["doc_id", "para_idx"], how="left")
@@ -93,7 +90,8 @@ def run(batch: Batch, settings: Settings) -> Batch:
             "doc_id": e.doc_id,
             "source_uri": documents.filter(pl.col("doc_id") == e.doc_id)["source_uri"].item(),
             "code": "extraction_failed",
-            "reason": "extraction failed on this document: it is published without entities, quotes or quantities; report the file",
+            "reason": "extraction failed on this document: it is published without header fields, entities, quotes or "
+            "quantities; report the file with this detail",
             "detail": e.error,
         }
         for e in failed
