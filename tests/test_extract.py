@@ -269,7 +269,7 @@ def test_scare_quotes_and_short_phrases_are_fragments(seeds):
 
 def test_apostrophes_are_not_quotation_marks():
     text = "Putin’s ally said the ‘dear friend’ of the countries’ leaders had won the '90s and isn't done."
-    assert [text[a + 1 : b] for a, b in quotation_spans(text, [0])] == ["dear friend"]
+    assert [text[a + 1 : b] for a, b in quotation_spans(text)] == ["dear friend"]
 
 
 def test_a_quotation_running_over_two_paragraphs_is_one_quote():
@@ -281,7 +281,7 @@ def test_a_quotation_running_over_two_paragraphs_is_one_quote():
 
 def test_a_quotation_nested_in_another_is_part_of_it():
     text = "“He told me ‘never again’ and meant it,” she said. 'Straight quotes work too,' he added."
-    assert [text[a + 1 : b] for a, b in quotation_spans(text, [0])] == [
+    assert [text[a + 1 : b] for a, b in quotation_spans(text)] == [
         "He told me ‘never again’ and meant it,",
         "Straight quotes work too,",
     ]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 # A whole number, not the tail or head of a code, score, time or date (Su-35, 4-2, 10:03, 21.03.2023).
-_NUMBER = r"(?<![\w.,/:-])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d.]\d|\d)"
+_NUMBER = r"(?<![\w.,/:-])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\.?\d)"
 _SCALES = {"hundred": 1e2, "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12, "tn": 1e12}
 _WORD_NUMBERS = {
     word: value
@@ -22,7 +22,6 @@ _WORD_NUMBERS = {
 } | {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "dozen": 12}
 # `one` is left out on its own: it is a pronoun far more often than a count (`one of several`, `no one`).
 _COUNT_WORDS = "|".join(sorted((w for w in _WORD_NUMBERS if w not in ("zero", "one")), key=len, reverse=True))
-# A figure written as a scale word counts too: `one million`, `a dozen`.
 _BIG = r"(?:hundred|thousand|million|billion|trillion)"
 _VAGUE = r"(?:tens|hundreds|thousands|millions|billions|dozens)(?:\s+of\s+(?:thousands|millions|billions))?"
 _CURRENCY_SYMBOLS = {"US$": "USD", "$": "USD", "A$": "AUD", "C$": "CAD", "HK$": "HKD", "NZ$": "NZD", "S$": "SGD", "£": "GBP", "€": "EUR", "₹": "INR", "₽": "RUB"}
@@ -47,6 +46,7 @@ _QUANTITY = re.compile(
     rf"|(?P<measure>(?P<measure_number>{_NUMBER})(?:\s|-)?(?P<unit>{_MEASURE_UNITS})(?![\w/]))"
     # not a score, a range, a fraction or a time: 4-2, 6/8, 10:03
     rf"|(?P<count>(?P<count_number>{_NUMBER})(?![-/:]\d)(?:\s(?P<count_scale>{_BIG})\b)?(?:-(?P<compound>[a-z]+)\b)?"
+    # a figure in words: `two`, `a dozen`, `one million`
     rf"|\b(?P<count_word>{_COUNT_WORDS}|one(?=\s{_BIG})|a\s(?:hundred|thousand|million|dozen))(?:\s(?P<count_word_scale>{_BIG}))?\b(?!-)"
     rf"|\b(?P<vague>{_VAGUE})\b)(?:(?P<of>\sof)(?=\s))?",
     re.IGNORECASE,
@@ -57,7 +57,7 @@ _NOT_NOUNS = frozenset(
     "a an the of in on at to for from by with and or but as than that which who whom whose this these those it its his "
     "her their our your was were is are be been being has have had will would could should may might can do does did "
     "not no per each every more less most least over under about into onto after before since during while when where "
-    "said says say told up down out off also just only still even again here there ago".split()
+    "said says say told up down out off also just only still even again here there ago them us you me him".split()
 )
 _MAX_NOUN_WORDS = 3
 _IRREGULAR_PLURALS = frozenset("people men women children police staff personnel cattle sheep fish deer feet teeth mice aircraft".split())
@@ -120,15 +120,12 @@ def _count(text: str, match: re.Match) -> Quantity | None:
         value = None
     noun, end = _counted_noun(text, match.end())
     if noun is None:
-        if group("of"):  # `one of several`, `thousands of`: the number alone
-            end = match.start("of")
-        elif (group("count_word") and not group("count_word_scale")) or group("vague"):
+        if (group("count_word") and not group("count_word_scale")) or group("vague"):
             return None  # a spelled-out number with nothing counted is a figure of speech, not data
-        else:
-            end = match.end()
-        if group("count_number") and value is not None and not group("count_scale") and _YEAR.fullmatch(group("count_number")):
+        if group("count_number") and not group("count_scale") and _YEAR.fullmatch(group("count_number")):
             return None  # a year the NER model missed
-    if noun is not None and noun.lower() in _TIME_UNITS:
+        end = match.start("of") if group("of") else match.end()  # `30 of the 50 members`: the number alone
+    elif noun.lower() in _TIME_UNITS:
         return None  # a duration: a time, not a count
     return Quantity(match.start(), end, text[match.start() : end], "count", value, noun)
 

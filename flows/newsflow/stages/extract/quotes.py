@@ -59,7 +59,7 @@ class _Attribution:
 
 
 def find_quotes(text: str, paragraph_starts: Sequence[int], entities: Sequence[Entity]) -> list[Quote]:
-    spans = quotation_spans(text, paragraph_starts)
+    spans = quotation_spans(text)
     speakers = _SpeakerFinder(text, paragraph_starts, entities, spans)
     quotes = []
     for i, (open_at, close_at) in enumerate(spans):
@@ -87,14 +87,14 @@ def find_quotes(text: str, paragraph_starts: Sequence[int], entities: Sequence[E
     return quotes
 
 
-def quotation_spans(text: str, paragraph_starts: Sequence[int]) -> list[tuple[int, int]]:
+def quotation_spans(text: str) -> list[tuple[int, int]]:
     """(opening mark, closing mark) of every top-level quotation, in order; unclosed ones are left out.
 
     Double and single quotation marks are paired separately; a quotation nested in another is
     left out, and a quotation running on into the next paragraph reopens at its start.
     """
-    doubles = _pair(text, paragraph_starts, _DOUBLE_MARKS, _double_role)
-    singles = _pair(text, paragraph_starts, _SINGLE_MARKS, _single_role)
+    doubles = _pair(text, _DOUBLE_MARKS, _double_role)
+    singles = _pair(text, _SINGLE_MARKS, _single_role)
     spans = sorted(doubles + singles)
     return [span for i, span in enumerate(spans) if not (i and spans[i - 1][0] < span[0] < spans[i - 1][1])]
 
@@ -126,7 +126,7 @@ def _single_role(text: str, pos: int, is_open: bool) -> str | None:
     return None
 
 
-def _pair(text: str, paragraph_starts: Sequence[int], marks: re.Pattern, role_of) -> list[tuple[int, int]]:
+def _pair(text: str, marks: re.Pattern, role_of) -> list[tuple[int, int]]:
     spans, open_at, last = [], None, 0
     for match in marks.finditer(text):
         pos = match.start()
@@ -164,8 +164,8 @@ class _SpeakerFinder:
         open_at, close_at = self.spans[i]
         sentence_start, sentence_end = self._sentence_around(open_at, close_at)
         attribution = (
-            self._after(i, close_at + 1, sentence_end)
-            or self._before(i, sentence_start, open_at)
+            self._after(close_at + 1, sentence_end)
+            or self._before(sentence_start, open_at)
             or self._next_sentence(close_at, sentence_end)
         )
         if attribution is None:
@@ -195,7 +195,7 @@ class _SpeakerFinder:
         start = before[-1] if before else self.paragraph_starts[first]
         return start, next(end for end in self._ends(last) if end > close_at)
 
-    def _outside_quotes(self, i: int, start: int, end: int) -> list[tuple[int, int]]:
+    def _outside_quotes(self, start: int, end: int) -> list[tuple[int, int]]:
         """Pieces of text[start:end] that are not inside another quotation, in reading order."""
         pieces, cursor = [], start
         for open_at, close_at in self.spans:
@@ -208,17 +208,17 @@ class _SpeakerFinder:
             pieces.append((cursor, end))
         return pieces
 
-    def _after(self, i: int, start: int, end: int) -> _Attribution | None:
+    def _after(self, start: int, end: int) -> _Attribution | None:
         """`…,” Kirby told reporters`, `…,” said Putin`, `…,” according to Torigian`."""
-        for a, b in self._outside_quotes(i, start, end):
+        for a, b in self._outside_quotes(start, end):
             cue = _CUE.search(self.text, a, b)
             if cue:
                 return self._subject_of(cue, a, b)
         return None
 
-    def _before(self, i: int, start: int, end: int) -> _Attribution | None:
+    def _before(self, start: int, end: int) -> _Attribution | None:
         """`Xi stated that China has “…”`, `According to Kirby, … “…”`, `Mark Hughes: “…”`."""
-        for a, b in reversed(self._outside_quotes(i, start, end)):
+        for a, b in reversed(self._outside_quotes(start, end)):
             cues = list(_CUE.finditer(self.text, a, b))
             if cues:
                 return self._subject_of(cues[-1], a, b)
