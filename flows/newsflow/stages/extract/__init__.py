@@ -25,7 +25,14 @@ from newsflow.progress import track
 from newsflow.settings import Settings
 from newsflow.stages.clean import PARAGRAPH_SEPARATOR
 from newsflow.stages.extract import headers
-from newsflow.stages.extract.entities import NER_PIPES, TAGGING_PIPES, canonical_entities, load_model, mentions
+from newsflow.stages.extract.entities import (
+    NER_PIPES,
+    TAGGING_PIPES,
+    canonical_entities,
+    installed_package,
+    load_model,
+    mentions,
+)
 from newsflow.stages.extract.quantities import find_quantities
 from newsflow.stages.extract.quotes import find_quotes
 
@@ -51,7 +58,7 @@ class Extraction:
     entities: list[tuple] = field(default_factory=list)  # (para_idx, text, label, canonical, char_start, char_end)
     quotes: list[tuple] = field(default_factory=list)  # (para_idx, text, speaker, cue, is_fragment, char_start, char_end)
     quantities: list[tuple] = field(default_factory=list)  # (para_idx, text, kind, value, unit, char_start, char_end)
-    error: str | None = None
+    problem: dict | None = None  # code, reason and detail of a quarantine record
 
 
 def run(batch: Batch, settings: Settings) -> Batch:
@@ -83,18 +90,9 @@ def run(batch: Batch, settings: Settings) -> Batch:
         table: _table(settings, table, [(e.doc_id, *row) for e in extractions for row in getattr(e, table)])
         for table in ("entities", "quotes", "quantities")
     }
-    failed = [e for e in extractions if e.error]
+    source_uris = dict(documents.select("doc_id", "source_uri").iter_rows())
     quarantined = [
-        {
-            "stage": "extract",
-            "doc_id": e.doc_id,
-            "source_uri": documents.filter(pl.col("doc_id") == e.doc_id)["source_uri"].item(),
-            "code": "extraction_failed",
-            "reason": "extraction failed on this document: it is published without header fields, entities, quotes or "
-            "quantities; report the file with this detail",
-            "detail": e.error,
-        }
-        for e in failed
+        {"stage": "extract", "doc_id": e.doc_id, "source_uri": source_uris[e.doc_id], **e.problem} for e in extractions if e.problem
     ]
     kind_counts = paragraphs["kind"].value_counts()
     counts = {
@@ -107,7 +105,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
         "quotes": tables["quotes"].height,
         "quotes_with_speaker": tables["quotes"]["speaker"].is_not_null().sum(),
         "quantities": tables["quantities"].height,
-        "documents_extraction_failed": len(failed),
+        "documents_extraction_incomplete": len(quarantined),
     }
     return batch.updated(documents=documents, paragraphs=paragraphs, counts=counts, quarantined=quarantined, **tables)
 
@@ -122,6 +120,8 @@ def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterato
     n_english = sum(a.is_english for a in articles)
     processes = min(settings.ner_processes, n_english // _MIN_DOCUMENTS_PER_PROCESS)
     chunks = [articles[i : i + _CHUNK_SIZE] for i in range(0, len(articles), _CHUNK_SIZE)]
+    if n_english:
+        installed_package(settings.spacy_model)  # fail here, with the install command, rather than in every worker
     if processes > 1:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(processes, mp_context=context, initializer=load_model, initargs=(settings.spacy_model,)) as pool:
@@ -140,17 +140,33 @@ def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterato
 
 def extract_chunk(model_name: str, articles: Sequence[Article]) -> list[Extraction]:
     """Extract a few articles, running the model over the English ones in two batches: NER, then the caption candidates' tags."""
-    english = [a for a in articles if a.is_english]
-    if not english:
+    if not any(a.is_english for a in articles):
         return [_extract(article, None, {}) for article in articles]
     nlp = load_model(model_name)
+    english = [a for a in articles if a.is_english and len(a.text) <= nlp.max_length]
     docs = dict(zip((a.doc_id for a in english), nlp.pipe((a.text for a in english), disable=TAGGING_PIPES)))
     candidates = [(a.doc_id, i, paragraph) for a in english for i, paragraph in _tag_candidates(a)]
     tagged = {}
     if "tagger" in nlp.pipe_names:
         for (doc_id, i, _), doc in zip(candidates, nlp.pipe((c[2] for c in candidates), disable=NER_PIPES)):
             tagged.setdefault(doc_id, {})[i] = [(token.text, token.tag_) for token in doc]
-    return [_extract(article, docs.get(article.doc_id), tagged) for article in articles]
+    return [
+        _too_long(article, nlp.max_length)
+        if article.is_english and article.doc_id not in docs
+        else _extract(article, docs.get(article.doc_id), tagged)
+        for article in articles
+    ]
+
+
+def _too_long(article: Article, max_length: int) -> Extraction:
+    extraction = _extract(article, None, {})
+    extraction.problem = {
+        "code": "too_long_for_ner",
+        "reason": "text is longer than the NER model reads: published without entities, quotes or quantities; "
+        "split the article into smaller files",
+        "detail": f"{len(article.text)} characters, limit {max_length}",
+    }
+    return extraction
 
 
 def _tag_candidates(article: Article) -> list[tuple[int, str]]:
@@ -162,7 +178,13 @@ def _extract(article: Article, doc, tagged: dict[str, dict[int, headers.Tagged]]
     try:
         return extract_article(article, doc, tagged.get(article.doc_id, {}) if doc is not None else None)
     except Exception as error:  # one odd document must not stop the run: it is reported in quarantine
-        return Extraction(article.doc_id, error=f"{type(error).__name__}: {error}")
+        problem = {
+            "code": "extraction_failed",
+            "reason": "extraction failed on this document: it is published without header fields, entities, quotes or "
+            "quantities; report the file with this detail",
+            "detail": f"{type(error).__name__}: {error}",
+        }
+        return Extraction(article.doc_id, problem=problem)
 
 
 def extract_article(article: Article, doc, tagged: dict[int, headers.Tagged] | None) -> Extraction:

