@@ -40,12 +40,12 @@ _MEASURE_UNITS = (
 )
 _QUANTITY = re.compile(
     rf"(?P<money>(?P<symbol>{_SYMBOL})\s?(?P<money_number>{_NUMBER})(?:\s?(?P<money_scale>thousand|million|billion|trillion|bn|mn|tn|m|k)\b)?"
-    rf"|(?P<money_number2>{_NUMBER})(?:\s(?P<money_scale2>{_BIG}))?\s(?P<currency>{_CURRENCY_WORD})\b"
+    rf"|(?P<money_number2>{_NUMBER})(?:\s?(?P<money_scale2>{_BIG}|bn|mn|tn|m|k)\b)?\s(?P<currency>{_CURRENCY_WORD})\b"
     rf"|(?P<vague_money>{_VAGUE})\sof\s(?P<vague_currency>{_CURRENCY_WORD})\b)"
     rf"|(?P<percent>(?P<percent_number>{_NUMBER})\s?(?P<percent_unit>%|per\s?cent\b|percent\b|percentage\spoints?\b))"
     rf"|(?P<measure>(?P<measure_number>{_NUMBER})(?:\s|-)?(?P<unit>{_MEASURE_UNITS})(?![\w/]))"
     # not a score, a range, a fraction or a time: 4-2, 6/8, 10:03
-    rf"|(?P<count>(?P<count_number>{_NUMBER})(?![-/:]\d)(?:\s(?P<count_scale>{_BIG})\b)?(?:-(?P<compound>[a-z]+)\b)?"
+    rf"|(?P<count>(?P<count_number>{_NUMBER})(?![-/:]\d)(?:\s?(?P<count_scale>{_BIG}|bn|tn)\b)?(?:-(?P<compound>[a-z]+)\b)?"
     # a figure in words: `two`, `a dozen`, `one million`
     rf"|\b(?P<count_word>{_COUNT_WORDS}|one(?=\s{_BIG})|a\s(?:hundred|thousand|million|dozen))(?:\s(?P<count_word_scale>{_BIG}))?\b(?!-)"
     rf"|\b(?P<vague>{_VAGUE})\b)(?:(?P<of>\sof)(?=\s))?",
@@ -131,7 +131,8 @@ def _count(text: str, match: re.Match) -> Quantity | None:
 
 
 def _counted_noun(text: str, pos: int) -> tuple[str | None, int]:
-    """The noun a number counts and where it ends: the first plural of the next words (`new fighters`, `Ukrainian children`), else the first word."""
+    """The noun a number counts and where it ends: the first plural of the next words (`new fighters`, `Ukrainian
+    children`), else the first word in lower case."""
     words = []
     while len(words) < _MAX_NOUN_WORDS:
         match = _NOUN_PHRASE.match(text, pos)
@@ -144,7 +145,8 @@ def _counted_noun(text: str, pos: int) -> tuple[str | None, int]:
         pos = match.end()
     if not words:
         return None, pos
-    return next(((w, e) for w, e in words if (w.endswith("s") and not w.endswith("ss")) or w.lower() in _IRREGULAR_PLURALS), words[0])
+    plural = next(((w, e) for w, e in words if (w.endswith("s") and not w.endswith("ss")) or w.lower() in _IRREGULAR_PLURALS), None)
+    return plural or next(((w, e) for w, e in words if w[0].islower()), words[0])  # `Danish kroner`: not the adjective
 
 
 def _quantity(match: re.Match, kind: str, value: float | None, unit: str | None) -> Quantity:
