@@ -114,10 +114,15 @@ def test_byline_publication_line_and_dateline_of_a_wire_story(tmp_path):
 
 def test_a_date_line_under_the_headline_is_the_publication_date(tmp_path):
     write_article(tmp_path, "dated.txt", "Stocks fall on rate fears", "Tuesday 21 March 2023 10:03 GMT", "Shares fell sharply in London.")
+    timeline = ["How the crisis unfolded", *(f"Paragraph {i} of the story." for i in range(5)), "March 2, 2023", "Banks closed."]
+    write_article(tmp_path, "timeline.txt", *timeline)
     batch, settings = cleaned_batch(tmp_path)
-    doc = extract.run(batch, settings).documents.row(0, named=True)
-    assert doc["published_at"] == datetime(2023, 3, 21, 10, 3) and doc["published_at_raw"] == "Tuesday 21 March 2023 10:03 GMT"
-    assert doc["n_paragraphs"] == 2
+    documents = extract.run(batch, settings).documents
+    dated, later = (documents.filter(pl.col("source_uri") == name).row(0, named=True) for name in ("dated.txt", "timeline.txt"))
+    assert (dated["published_at"], dated["published_at_raw"]) == (datetime(2023, 3, 21, 10, 3), "Tuesday 21 March 2023 10:03 GMT")
+    assert dated["n_paragraphs"] == 2
+    # further down, a bare date heads a timeline entry: recorded as removed, not taken for the publication date
+    assert later["published_at"] is None and later["removed_lines"][0]["rule"] == "date_line"
 
 
 @pytest.mark.parametrize(
@@ -149,7 +154,7 @@ def test_publication_time_is_read_as_printed(line, printed):
     ],
 )
 def test_byline_keeps_the_authors(line, authors):
-    assert headers.byline([(line, "byline")]) == authors
+    assert headers.byline([headers.RemovedLine(line, "byline", 3)]) == authors
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,7 @@ _CHUNK_SIZE = 32
 class Article:
     doc_id: str
     text: str
-    removed_lines: tuple[tuple[str, str], ...]
+    removed_lines: tuple[headers.RemovedLine, ...]
     is_english: bool
 
 
@@ -65,7 +65,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
     documents = batch.documents
     lang = pl.col("lang") if "lang" in documents.columns else pl.lit(None, dtype=pl.String)  # before the language stage: none is English
     articles = [
-        Article(doc_id, text, tuple((line["text"], line["rule"]) for line in removed or ()), language == ENGLISH)
+        Article(doc_id, text, tuple(headers.RemovedLine(**line) for line in removed or ()), language == ENGLISH)
         for doc_id, text, removed, language in documents.select("doc_id", "text", "removed_lines", lang.alias("lang")).iter_rows()
     ]
     extractions = list(extract_articles(articles, settings))

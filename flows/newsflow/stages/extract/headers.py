@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import dateparser
 
@@ -19,8 +20,10 @@ from newsflow.stages.extract.sentences import sentence_ends
 
 TITLE, STANDFIRST, CAPTION, BODY = "title", "standfirst", "caption", "body"
 
-PUBLICATION_RULES = ("publication_line", "date_line", "byline")
-BYLINE_RULE = "byline"
+PUBLICATION_LINE, DATE_LINE, BYLINE = "publication_line", "date_line", "byline"
+# A bare date is the publication date only under the headline (headline, standfirst, caption, byline and
+# the blank lines between them); further down it heads a timeline entry.
+_HEADER_LINES = 9
 
 # (word, Penn Treebank tag) pairs of a paragraph.
 Tagged = list[tuple[str, str]]
@@ -84,6 +87,14 @@ _MAX_STANDFIRST_WORDS = 60
 _HEADER_PARAGRAPHS = 3
 
 
+class RemovedLine(NamedTuple):
+    """A line the clean stage took out of the text (documents.removed_lines)."""
+
+    text: str
+    rule: str
+    line: int
+
+
 @dataclass(frozen=True)
 class Headers:
     kinds: list[str]
@@ -96,7 +107,7 @@ class Headers:
 
 def read_headers(
     paragraphs: Sequence[str],
-    removed_lines: Sequence[tuple[str, str]],
+    removed_lines: Sequence[RemovedLine],
     person_paragraphs: frozenset[int] = frozenset(),
     tagged: dict[int, Tagged] | None = None,
 ) -> Headers:
@@ -183,9 +194,13 @@ def _is_standfirst(paragraph: str, tagged: Tagged | None) -> bool:
     return tagged is None or any(tag in _VERB_TAGS for _, tag in tagged)
 
 
-def publication(removed_lines: Sequence[tuple[str, str]]) -> tuple[datetime | None, str | None]:
+def publication(removed_lines: Sequence[RemovedLine]) -> tuple[datetime | None, str | None]:
     """The publication time printed on the article and the line it was read from; an update time only when it is the one printed."""
-    lines = [text for text, rule in removed_lines if rule in PUBLICATION_RULES]
+    lines = [
+        removed.text
+        for removed in removed_lines
+        if removed.rule in (PUBLICATION_LINE, BYLINE) or (removed.rule == DATE_LINE and removed.line <= _HEADER_LINES)
+    ]
     for line in sorted(lines, key=lambda line: _UPDATE_LINE.match(line) is not None):
         if (when := publication_time(line)) is not None:
             return when, line
@@ -200,9 +215,9 @@ def publication_time(line: str) -> datetime | None:
     return dateparser.parse(match.group(), languages=["en"], settings=_DATEPARSER_SETTINGS)
 
 
-def byline(removed_lines: Sequence[tuple[str, str]]) -> str | None:
+def byline(removed_lines: Sequence[RemovedLine]) -> str | None:
     """The authors of a `By …` line, without the date that may follow them."""
-    line = next((text for text, rule in removed_lines if rule == BYLINE_RULE), None)
+    line = next((removed.text for removed in removed_lines if removed.rule == BYLINE), None)
     if line is None:
         return None
     authors = _BYLINE_END.sub("", _BYLINE_PREFIX.sub("", line)).strip(" ,;|-–—")
