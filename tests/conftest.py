@@ -10,6 +10,8 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="newsflow-test-prefect-")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
+# Stage functions called with default settings never read or write the project's own output/.
+os.environ["NEWSFLOW_OUTPUT_DIR"] = tempfile.mkdtemp(prefix="newsflow-test-output-")
 # Validation results and Data Docs of the test runs stay out of the project's gx/.
 os.environ["NEWSFLOW_GX_DIR"] = tempfile.mkdtemp(prefix="newsflow-test-gx-")
 

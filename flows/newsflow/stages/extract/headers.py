@@ -1,0 +1,229 @@
+"""Headline fields and the role of each paragraph: standfirst, photo caption or body.
+
+Fields come only from what the article prints: the publication time and the byline from the
+lines the clean stage moved out of the text (rules `publication_line`, `date_line`, `byline`),
+the dateline from the opening of the first body paragraph. A photo caption is recognised by
+its credit, its position-marker or its picture-description grammar (a present-tense verb and a
+closing date, or no verb at all under the headline); a standfirst is the headline-style line
+under the headline.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+import dateparser
+
+from newsflow.stages.extract.sentences import sentence_ends
+
+TITLE, STANDFIRST, CAPTION, BODY = "title", "standfirst", "caption", "body"
+
+PUBLICATION_LINE, DATE_LINE, BYLINE = "publication_line", "date_line", "byline"
+# A bare date is the publication date only under the headline (headline, standfirst, caption, byline and
+# the blank lines between them); further down it heads a timeline entry.
+_HEADER_LINES = 9
+
+# (word, Penn Treebank tag) pairs of a paragraph.
+Tagged = list[tuple[str, str]]
+
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_DATE_WITH_YEAR = (
+    rf"(?:{_MONTH}\s+{_DAY},?\s+\d{{4}}|{_DAY}\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}"
+    r"|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[/.]\d{1,2}[/.]\d{4})"
+)
+_TIME = r"\d{1,2}[:.]\d{2}(?:[:.]\d{2})?(?:\s*[ap]\.?m\b\.?)?"
+_DATE_TIME = re.compile(rf"\b{_DATE_WITH_YEAR}(?:(?:\s*[,|]\s*|\s+(?:at\s+)?|T){_TIME})?", re.IGNORECASE)
+_UPDATE_LINE = re.compile(r"\W*(?:last\s+)?updated\b", re.IGNORECASE)
+_DATEPARSER_SETTINGS = {"REQUIRE_PARTS": ["day", "month", "year"], "RETURN_AS_TIMEZONE_AWARE": False}
+
+_BYLINE_PREFIX = re.compile(r"^\W*(?:(?:written|reported|words|story|text)\s+)?by\s+", re.IGNORECASE)
+_BYLINE_END = re.compile(rf"\s*(?:[|•·]|[,–—-]?\s*\b(?:published|updated|posted)\b|[,–—-]?\s*{_DATE_WITH_YEAR}).*$", re.IGNORECASE)
+
+# `MOSCOW (Reuters) -`, `KYIV, Ukraine (AP) —`, `NEW YORK, March 2 -`, `(Reuters) -`, `BEIJING, March 21 (Xinhua) --`
+_PLACE_CAPS = r"[A-Z][A-Z.'’-]+(?:\s+[A-Z][A-Z.'’-]+)*(?:,\s+[A-Z][A-Za-z.]+(?:\s+[A-Z][A-Za-z.]+)*)?"
+_PLACE = r"[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)*(?:,\s+[A-Z][\w.]+(?:\s+[A-Z][\w.]+)*)?"
+_DATELINE_DATE = r",?\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:,\s+\d{4})?"
+_AGENCY = r"\([A-Z][\w.&’' -]{0,40}\)"
+_DATELINE = re.compile(
+    rf"^(?P<dateline>{_PLACE_CAPS}(?:{_DATELINE_DATE})?(?:\s+{_AGENCY})?|{_PLACE}(?:{_DATELINE_DATE})?\s+{_AGENCY}|{_AGENCY})"
+    r"\s*(?:--|[-–—:])\s+(?=\S)"
+)
+
+# Photo credits: `(Photo: Sputnik/…)`, `Photo: AFP`, `REUTERS/Maxim Shemetov`, `Sputnik/Sergei Karpukhin/Pool via Reuters`,
+# `(AP Photo/Alexander Zemlianichenko)`, `Getty Images`.
+_AGENCIES = (
+    r"(?:reuters|afp|ap|epa|getty(?: images)?|sputnik|kremlin|pool|xinhua|tass|bloomberg|anadolu|shutterstock|alamy"
+    r"|pa(?: images| wire)?|ani|pti|handout|aap|yonhap|kcna|nurphoto|sopa images|zuma(?: press)?|imago|dpa|ria novosti)"
+)
+_CREDIT = re.compile(
+    r"\((?:file\s+)?(?:photo|photograph|picture|pic|image|credit)s?(?:\s+credit)?\s*[:/][^()]*\)\.?$"
+    r"|(?:^|[.)|]\s*)(?:file\s+)?(?:photo|photograph|picture|image|credit|photo credit|image source)s?\s*[:,|]\s*\S[^.]{0,80}$"
+    rf"|\b(?:{_AGENCIES}\s*(?:photo\s*)?/|[\w.'’ -]+/{_AGENCIES}\b)[\w.'’ /-]*(?:\bvia\s+{_AGENCIES})?\)?\.?$"
+    rf"|\bvia\s+{_AGENCIES}\)?\.?$"
+    r"|\bgetty images\)?\.?$",
+    re.IGNORECASE,
+)
+_CREDIT_TAIL = 200  # credits close the caption; searching only its tail keeps long paragraphs cheap
+# `(L)`, `(R)`, `(C)`, `(L-R)`, `(left)`, `(2nd R)`, `(centre)`: who stands where in the picture.
+_POSITION_MARKER = re.compile(r"\((?:[LRC]|L-R|R-L|left|right|cent(?:re|er)|front|back|\d(?:st|nd|rd|th)\s+(?:[LR]|left|right))\)")
+# A caption closes on the picture's date: `… in Moscow on March 21, 2023.`, `…, Russia, March 21, 2023.`
+_CLOSING_DATE = re.compile(rf"(?:\bon|,)\s+(?:\w+day,?\s+)?{_DATE_WITH_YEAR}\.?$", re.IGNORECASE)
+_QUOTE_MARK = re.compile(r"[“”\"]")
+_TERMINAL = tuple(".!?:;\"'”’)…")
+_WORDS = re.compile(r"\S+")
+_VERB_TAGS = frozenset({"VB", "VBD", "VBG", "VBN", "VBP", "VBZ", "MD"})
+_PRESENT_TAGS = frozenset({"VBZ", "VBP"})
+_AUXILIARIES = frozenset({"is", "are", "am", "'s", "’s", "'re", "’re", "has", "have", "does", "do"})
+_COMMON_NOUN_TAGS = frozenset({"NN", "NNS"})
+# A caption is one short sentence; a standfirst is a line, not a paragraph.
+_MAX_CAPTION_WORDS = 60
+_MIN_LABEL_WORDS, _MAX_LABEL_WORDS = 3, 20
+_MIN_STANDFIRST_WORDS = 5
+_MAX_STANDFIRST_WORDS = 60
+# The standfirst sits right under the headline, or under the photo caption that follows it.
+_HEADER_PARAGRAPHS = 3
+
+
+class RemovedLine(NamedTuple):
+    """A line the clean stage took out of the text (documents.removed_lines)."""
+
+    text: str
+    rule: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Headers:
+    kinds: list[str]
+    subtitle: str | None
+    byline: str | None
+    published_at: datetime | None
+    published_at_raw: str | None
+    dateline: str | None
+
+
+def read_headers(
+    paragraphs: Sequence[str],
+    removed_lines: Sequence[RemovedLine],
+    person_paragraphs: frozenset[int] = frozenset(),
+    tagged: dict[int, Tagged] | None = None,
+) -> Headers:
+    """Kinds of the paragraphs and the header fields of one article.
+
+    person_paragraphs: indices of the paragraphs that mention a person (from NER); tagged: the
+    grammar of the paragraphs `paragraphs_to_tag` chose, or None for languages the model does
+    not cover, which then get only the cues that need no grammar.
+    """
+    kinds = paragraph_kinds(paragraphs, person_paragraphs, tagged)
+    published_at, published_at_raw = publication(removed_lines)
+    subtitle = next((p for p, kind in zip(paragraphs, kinds) if kind == STANDFIRST), None)
+    first_body = next((p for p, kind in zip(paragraphs, kinds) if kind == BODY), "")
+    return Headers(kinds, subtitle, byline(removed_lines), published_at, published_at_raw, dateline(first_body))
+
+
+def paragraphs_to_tag(paragraphs: Sequence[str]) -> list[int]:
+    """The paragraphs whose grammar decides their kind (few, as tagging costs): lines under the headline short
+    enough to be a label or unpunctuated like a standfirst, and one-sentence paragraphs that look like captions."""
+    chosen = []
+    for i in range(1, len(paragraphs)):
+        paragraph = paragraphs[i]
+        if has_photo_credit(paragraph):
+            continue
+        n_words = len(_WORDS.findall(paragraph))
+        under_headline = i < _HEADER_PARAGRAPHS and (
+            n_words <= _MAX_LABEL_WORDS or (n_words <= _MAX_STANDFIRST_WORDS and not paragraph.endswith(_TERMINAL))
+        )
+        if under_headline or _looks_like_caption(paragraph):
+            chosen.append(i)
+    return chosen
+
+
+def paragraph_kinds(paragraphs: Sequence[str], person_paragraphs: frozenset[int], tagged: dict[int, Tagged] | None) -> list[str]:
+    kinds = [TITLE] + [CAPTION if has_photo_credit(p) else BODY for p in paragraphs[1:]]
+    header = range(1, min(_HEADER_PARAGRAPHS, len(paragraphs)))
+    for i, words in (tagged or {}).items():
+        if _describes_a_picture(paragraphs[i], words, i in header, i in person_paragraphs):
+            kinds[i] = CAPTION
+    standfirst = next((i for i in header if kinds[i] == BODY), None)
+    if standfirst is not None and _is_standfirst(paragraphs[standfirst], None if tagged is None else tagged.get(standfirst, [])):
+        kinds[standfirst] = STANDFIRST
+    return kinds
+
+
+def has_photo_credit(paragraph: str) -> bool:
+    return _CREDIT.search(paragraph[-_CREDIT_TAIL:]) is not None
+
+
+def _looks_like_caption(paragraph: str) -> bool:
+    """One sentence without quotation marks that places people in the picture or closes on its date."""
+    if _QUOTE_MARK.search(paragraph) or len(_WORDS.findall(paragraph)) > _MAX_CAPTION_WORDS:
+        return False
+    if len(sentence_ends(paragraph, 0, len(paragraph))) > 1:
+        return False
+    return _POSITION_MARKER.search(paragraph) is not None or _CLOSING_DATE.search(paragraph) is not None
+
+
+def _describes_a_picture(paragraph: str, tagged: Tagged, under_headline: bool, mentions_person: bool) -> bool:
+    verbs = [(word.lower(), tag) for word, tag in tagged if tag in _VERB_TAGS]
+    if not verbs:
+        # A label under the headline (`China and russias president`), not a venue or a date (`Ewood Park`, `Saturday 20 November`).
+        return (
+            under_headline
+            and len(tagged) >= _MIN_LABEL_WORDS
+            and ":" not in paragraph  # `Result: Nadal 6-7 …`, `Playing colours:`
+            and not paragraph.startswith("(")
+            and not paragraph.isupper()  # a section heading: `WORLD OF WARCRAFT`
+            and (mentions_person or any(tag in _COMMON_NOUN_TAGS for _, tag in tagged))
+        )
+    # `Xi Jinping … walks past honour guards … on March 20, 2023.`: told in the present, not the narrative past.
+    return (
+        _looks_like_caption(paragraph)
+        and all(tag != "VBD" for _, tag in verbs)
+        and any(tag in _PRESENT_TAGS and word not in _AUXILIARIES for word, tag in verbs)
+    )
+
+
+def _is_standfirst(paragraph: str, tagged: Tagged | None) -> bool:
+    """A headline-style line: no closing full stop, a few words, and (when grammar is known) a verb."""
+    n_words = len(_WORDS.findall(paragraph))
+    if paragraph.endswith(_TERMINAL) or not _MIN_STANDFIRST_WORDS <= n_words <= _MAX_STANDFIRST_WORDS:
+        return False
+    return tagged is None or any(tag in _VERB_TAGS for _, tag in tagged)
+
+
+def publication(removed_lines: Sequence[RemovedLine]) -> tuple[datetime | None, str | None]:
+    """The publication time printed on the article and the line it was read from; an update time only when it is the one printed."""
+    lines = [
+        removed.text
+        for removed in removed_lines
+        if removed.rule in (PUBLICATION_LINE, BYLINE) or (removed.rule == DATE_LINE and removed.line <= _HEADER_LINES)
+    ]
+    for line in sorted(lines, key=lambda line: _UPDATE_LINE.match(line) is not None):
+        if (when := publication_time(line)) is not None:
+            return when, line
+    return None, None
+
+
+def publication_time(line: str) -> datetime | None:
+    """The date and time printed in line, as printed (no time zone is applied); None unless day, month and year are all given."""
+    match = _DATE_TIME.search(line)
+    if match is None:
+        return None
+    return dateparser.parse(match.group(), languages=["en"], settings=_DATEPARSER_SETTINGS)
+
+
+def byline(removed_lines: Sequence[RemovedLine]) -> str | None:
+    """The authors of a `By …` line, without the date that may follow them."""
+    line = next((removed.text for removed in removed_lines if removed.rule == BYLINE), None)
+    if line is None:
+        return None
+    authors = _BYLINE_END.sub("", _BYLINE_PREFIX.sub("", line)).strip(" ,;|-–—")
+    return authors or None
+
+
+def dateline(first_body_paragraph: str) -> str | None:
+    match = _DATELINE.match(first_body_paragraph)
+    return match.group("dateline").strip() if match else None
