@@ -63,7 +63,7 @@ def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
     for stage in (ingest, clean, duplicates, stories):
         batch = stage.run(batch, settings)
     publish.ensure_tables(settings, {})
-    publish.publish_tables(batch, settings, {})
+    publish.publish_tables(batch, settings)
     return batch
 
 

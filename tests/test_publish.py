@@ -11,7 +11,7 @@ from deltalake import DeltaTable
 
 from newsflow.batch import Batch
 from newsflow.catalog import ContractError
-from newsflow.runs import RunRecord, commit_metadata
+from newsflow.runs import RunRecord
 from newsflow.settings import Settings
 from newsflow.stages import publish
 from newsflow.stages.publish import (
@@ -58,8 +58,10 @@ def test_every_table_exists_empty_from_the_start(settings):
 
 
 def test_tables_are_written_with_run_metadata_and_read_back(settings):
-    batch = Batch("run-1", STARTED, documents=documents("d1"), paragraphs=pl.DataFrame([paragraph("d1", 0, "Headline")]))
-    assert publish_tables(batch, settings, commit_metadata("run-1", "flow-run-1")) == {"documents": 1, "paragraphs": 1}
+    batch = Batch(
+        "run-1", STARTED, "flow-run-1", documents=documents("d1"), paragraphs=pl.DataFrame([paragraph("d1", 0, "Headline")])
+    )
+    assert publish_tables(batch, settings) == {"documents": 1, "paragraphs": 1}
     read = pl.read_delta(str(settings.output_dir / "paragraphs"))
     assert read.row(0, named=True) == {**paragraph("d1", 0, "Headline"), "lang": None, "lang_prob": None}
     last_commit = DeltaTable(str(settings.output_dir / "paragraphs")).history(1)[0]
@@ -69,20 +71,20 @@ def test_tables_are_written_with_run_metadata_and_read_back(settings):
 
 def test_a_processed_document_replaces_its_earlier_rows_and_only_those(settings):
     first = pl.DataFrame([paragraph("d1", 0, "old a"), paragraph("d1", 1, "old b"), paragraph("d2", 0, "other")])
-    publish_tables(Batch("run-1", STARTED, documents=documents("d1", "d2"), paragraphs=first), settings, {})
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1", "d2"), paragraphs=first), settings)
     second = pl.DataFrame([paragraph("d1", 0, "new a")])
-    publish_tables(Batch("run-2", STARTED, documents=documents("d1"), paragraphs=second), settings, {})
+    publish_tables(Batch("run-2", STARTED, documents=documents("d1"), paragraphs=second), settings)
     rows = pl.read_delta(str(settings.output_dir / "paragraphs")).sort("doc_id", "para_idx")
     assert rows.select("doc_id", "text").rows() == [("d1", "new a"), ("d2", "other")]
     assert current_versions(settings.output_dir)["paragraphs"] == 2  # one commit per run
 
 
 def test_document_updates_patch_earlier_documents(settings):
-    publish_tables(Batch("run-1", STARTED, documents=documents("d1", "d2")), settings, {})
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1", "d2")), settings)
     batch = Batch("run-2", STARTED, documents=documents("d3")).updated(
         document_updates=pl.DataFrame({"doc_id": ["d1"], "is_deleted": [True]})
     )
-    publish_tables(batch, settings, {})
+    publish_tables(batch, settings)
     rows = pl.read_delta(str(settings.output_dir / "documents")).sort("doc_id")
     assert rows.select("doc_id", "is_deleted").rows() == [("d1", True), ("d2", False), ("d3", False)]
     assert rows["text"].to_list() == ["text of d1", "text of d2", "text of d3"]
@@ -101,7 +103,7 @@ def test_a_frame_breaking_its_contract_is_not_written(settings):
 
 
 def test_a_failure_between_two_tables_restores_the_tables_already_written(settings, monkeypatch):
-    publish_tables(Batch("run-1", STARTED, documents=documents("d1"), paragraphs=pl.DataFrame([paragraph("d1", 0, "a")])), settings, {})
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1"), paragraphs=pl.DataFrame([paragraph("d1", 0, "a")])), settings)
     before = pl.read_delta(str(settings.output_dir / "documents"))
     real_write = publish.write_table
 
@@ -113,16 +115,16 @@ def test_a_failure_between_two_tables_restores_the_tables_already_written(settin
     monkeypatch.setattr(publish, "write_table", fail_on_paragraphs)
     batch = Batch("run-2", STARTED, documents=documents("d1", "d2"), paragraphs=pl.DataFrame([paragraph("d2", 0, "b")]))
     with pytest.raises(OSError, match="disk full"):
-        publish_tables(batch, settings, {})
+        publish_tables(batch, settings)
     assert pl.read_delta(str(settings.output_dir / "documents")).equals(before)
     history = DeltaTable(str(settings.output_dir / "documents")).history(1)[0]
     assert history["operation"] == "RESTORE" and history["newsflow.operation"] == "rollback"
 
 
 def test_tables_written_by_a_run_that_never_recorded_itself_are_restored(settings):
-    publish_tables(Batch("run-1", STARTED, documents=documents("d1")), settings, {})
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1")), settings)
     record_run(RunRecord("run-1", STARTED, STARTED, "completed", {}, table_versions=current_versions(settings.output_dir)), settings, {})
-    publish_tables(Batch("run-2", STARTED, documents=documents("d2")), settings, {})  # then killed: no runs row
+    publish_tables(Batch("run-2", STARTED, documents=documents("d2")), settings)  # then killed: no runs row
     assert recover_interrupted_run(settings, {}) == ["documents"]
     assert pl.read_delta(str(settings.output_dir / "documents"))["doc_id"].to_list() == ["d1"]
     assert recover_interrupted_run(settings, {}) == []

@@ -33,6 +33,7 @@ QUARANTINE_SCHEMA = {
 class Batch:
     run_id: str
     started_at: datetime
+    flow_run_id: str | None = None  # when Prefect orchestrates the run
     documents: pl.DataFrame | None = None
     paragraphs: pl.DataFrame | None = None
     entities: pl.DataFrame | None = None
@@ -51,6 +52,12 @@ class Batch:
     counts: Counter = field(default_factory=Counter)
     # The validate stage's summary (suites, expectations evaluated, failures, Data Docs); kept with the run.
     validation: dict | None = None
+    # Wall time of each stage, and the version of each table the publish stage wrote.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    published: dict[str, int] = field(default_factory=dict)
+
+    def timed(self, stage: str, seconds: float) -> "Batch":
+        return replace(self, stage_seconds={**self.stage_seconds, stage: round(seconds, 3)})
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The frames this run produced, by table name, in publication order."""

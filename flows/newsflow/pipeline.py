@@ -6,6 +6,8 @@ flow holds the output folder's lock for the whole run, publishes one release, an
 the run in the runs table whatever its outcome.
 """
 
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -21,59 +23,66 @@ from newsflow.stages import clean, duplicates, extract, ingest, language, publis
 stage_task = task(cache_policy=NO_CACHE)
 
 
+def run_stage(stage, batch: Batch, settings: Settings) -> Batch:
+    """A stage's run(), timed: the seconds go to runs.stage_seconds."""
+    started = time.perf_counter()
+    return stage.run(batch, settings).timed(stage.__name__.rsplit(".", 1)[-1], time.perf_counter() - started)
+
+
 @stage_task(name="prepare output")
-def prepare_output(settings: Settings, metadata: dict[str, str]) -> list[str]:
-    restored = publish.recover_interrupted_run(settings, metadata)
-    publish.ensure_tables(settings, metadata)
+def prepare_output(batch: Batch, settings: Settings) -> list[str]:
+    restored = publish.recover_interrupted_run(settings, commit_metadata(batch))
+    publish.ensure_tables(settings, commit_metadata(batch))
     return restored
 
 
 @stage_task(name="ingest articles")
 def ingest_articles(batch: Batch, settings: Settings) -> Batch:
-    return ingest.run(batch, settings)
+    return run_stage(ingest, batch, settings)
 
 
 @stage_task(name="clean articles")
 def clean_articles(batch: Batch, settings: Settings) -> Batch:
-    return clean.run(batch, settings)
+    return run_stage(clean, batch, settings)
 
 
 @stage_task(name="detect languages")
 def detect_languages(batch: Batch, settings: Settings) -> Batch:
-    return language.run(batch, settings)
+    return run_stage(language, batch, settings)
 
 
 @stage_task(name="find duplicates")
 def find_duplicates(batch: Batch, settings: Settings) -> Batch:
-    return duplicates.run(batch, settings)
+    return run_stage(duplicates, batch, settings)
 
 
 @stage_task(name="group stories")
 def group_stories(batch: Batch, settings: Settings) -> Batch:
-    return stories.run(batch, settings)
+    return run_stage(stories, batch, settings)
 
 
 @stage_task(name="extract fields")
 def extract_fields(batch: Batch, settings: Settings) -> Batch:
-    return extract.run(batch, settings)
+    return run_stage(extract, batch, settings)
 
 
 @stage_task(name="validate tables")
 def validate_tables(batch: Batch, settings: Settings) -> Batch:
-    batch = validate.run(batch, settings)
+    batch = run_stage(validate, batch, settings)
     print(f"validation: {batch.validation['expectations_evaluated']} expectations; Data Docs: {batch.validation['data_docs']}")
     return batch
 
 
 @stage_task(name="publish tables")
-def publish_tables(batch: Batch, settings: Settings, metadata: dict[str, str]) -> dict[str, int]:
-    return publish.publish_tables(batch, settings, metadata)
+def publish_tables(batch: Batch, settings: Settings) -> Batch:
+    return run_stage(publish, batch, settings)
 
 
 @stage_task(name="record run")
-def record_run(record: RunRecord, settings: Settings, metadata: dict[str, str]) -> RunRecord:
+def record_run(batch: Batch, settings: Settings, error: BaseException | None = None) -> RunRecord:
+    record = RunRecord.of(batch, error)
     record.table_versions = {t: v for t, v in publish.current_versions(settings.output_dir).items() if t != "runs"}
-    record.table_versions["runs"] = publish.record_run(record, settings, metadata)  # shown, not stored
+    record.table_versions["runs"] = publish.record_run(record, settings, commit_metadata(batch))  # shown, not stored
     return record
 
 
@@ -82,10 +91,9 @@ def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output"), f
     """Read the new and changed articles in `source`, clean and validate them, and publish them in `output`."""
     settings = Settings(source_dir=source, output_dir=output, full_refresh=full_refresh)
     started_at = utc_now()
-    batch = Batch(run_id=new_run_id(started_at), started_at=started_at)
-    metadata = commit_metadata(batch.run_id, flow_run.id)
+    batch = Batch(run_id=new_run_id(started_at), started_at=started_at, flow_run_id=flow_run.id)
     with publish.exclusive_run(settings.output_dir, batch.run_id, settings.lock_wait_seconds):
-        prepare_output(settings, metadata)
+        prepare_output(batch, settings)
         try:
             batch = ingest_articles(batch, settings)
             batch = clean_articles(batch, settings)
@@ -94,13 +102,12 @@ def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output"), f
             batch = group_stories(batch, settings)
             batch = extract_fields(batch, settings)
             batch = validate_tables(batch, settings)
-            metadata = commit_metadata(batch.run_id, flow_run.id, batch.manifest_sha256, batch.validation)
-            changed = publish_tables(batch, settings, metadata)
+            batch = publish_tables(batch, settings)
         except Exception as error:
-            validation = error.summary if isinstance(error, validate.ValidationFailed) else batch.validation
-            failed = RunRecord.failed(batch, started_at, flow_run.id, error, validation)
-            record_run(failed, settings, commit_metadata(batch.run_id, flow_run.id, batch.manifest_sha256, validation))
+            if isinstance(error, validate.ValidationFailed):
+                batch = replace(batch, validation=error.summary)
+            record_run(batch, settings, error)
             raise
-        if not changed:
+        if not batch.published:
             get_run_logger().info("nothing new in %s: no table changed but runs", source)
-        return record_run(RunRecord.completed(batch, started_at, flow_run.id, changed), settings, metadata)
+        return record_run(batch, settings)

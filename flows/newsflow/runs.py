@@ -23,22 +23,29 @@ class RunRecord:
     validation: dict | None = None
     error: str | None = None
     table_versions: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def completed(cls, batch, started_at: datetime, flow_run_id: str | None, changed: dict[str, int]) -> "RunRecord":
-        counts = {
-            **batch.counts,
-            "documents_published": batch.documents.height,
-            "quarantined": batch.quarantine.height,
-            "tables_changed": len(changed),
-        }
-        return cls(batch.run_id, started_at, utc_now(), "completed", counts, flow_run_id, batch.validation)
-
-    @classmethod
-    def failed(
-        cls, batch, started_at: datetime, flow_run_id: str | None, error: BaseException, validation: dict | None
-    ) -> "RunRecord":
-        return cls(batch.run_id, started_at, utc_now(), "failed", dict(batch.counts), flow_run_id, validation, str(error))
+    def of(cls, batch, error: BaseException | None = None) -> "RunRecord":
+        """The record of a run that ended with `batch`: completed, or failed with `error`."""
+        counts = dict(batch.counts)
+        if error is None:
+            counts |= {
+                "documents_published": batch.documents.height,
+                "quarantined": batch.quarantine.height,
+                "tables_changed": len(batch.published),
+            }
+        return cls(
+            run_id=batch.run_id,
+            started_at=batch.started_at,
+            finished_at=utc_now(),
+            status="completed" if error is None else "failed",
+            counts=counts,
+            flow_run_id=batch.flow_run_id,
+            validation=batch.validation,
+            error=None if error is None else str(error),
+            stage_seconds=dict(batch.stage_seconds),
+        )
 
 
 def new_run_id(started_at: datetime) -> str:
@@ -50,17 +57,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def commit_metadata(
-    run_id: str, flow_run_id: str | None, manifest_sha256: str = "", validation: dict | None = None
-) -> dict[str, str]:
+def commit_metadata(batch) -> dict[str, str]:
     """What every Delta commit of a run records about the code, the input, the run and its validation."""
-    metadata = {"newsflow.run_id": run_id, "newsflow.version": __version__}
-    if manifest_sha256:
-        metadata["newsflow.source_manifest_sha256"] = manifest_sha256
-    if flow_run_id:
-        metadata["newsflow.flow_run_id"] = flow_run_id
-    if validation is not None:
-        metadata["newsflow.validation"] = json.dumps(validation)
+    metadata = {"newsflow.run_id": batch.run_id, "newsflow.version": __version__}
+    if batch.manifest_sha256:
+        metadata["newsflow.source_manifest_sha256"] = batch.manifest_sha256
+    if batch.flow_run_id:
+        metadata["newsflow.flow_run_id"] = batch.flow_run_id
+    if batch.validation is not None:
+        metadata["newsflow.validation"] = json.dumps(batch.validation)
     if commit := git_commit():
         metadata["newsflow.git_commit"] = commit
     return metadata

@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import chain
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from deltalake import CommitProperties, DeltaTable, Field, write_deltalake
 
 from newsflow.batch import Batch
 from newsflow.catalog import TABLES, Contract, conform, load_contract, read_published, table_path
-from newsflow.runs import RunRecord
+from newsflow.runs import RunRecord, commit_metadata
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ def exclusive_run(output_dir: Path, run_id: str, wait_seconds: float) -> Iterato
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def ensure_tables(settings: Settings, commit_metadata: dict[str, str]) -> None:
+def ensure_tables(settings: Settings, metadata: dict[str, str]) -> None:
     """Create every missing table empty, as its version 0 (so a run can always be undone to a
     version), and add to existing tables the columns their contracts gained since."""
     for table in TABLES:
@@ -85,7 +86,7 @@ def ensure_tables(settings: Settings, commit_metadata: dict[str, str]) -> None:
         added = [field.with_nullable(True) for field in contract.arrow_schema if field.name not in existing]
         if added:  # earlier rows have no value for a new column, so it is added as nullable
             DeltaTable(path).alter.add_columns(
-                [Field.from_arrow(field) for field in added], commit_properties=CommitProperties(custom_metadata=commit_metadata)
+                [Field.from_arrow(field) for field in added], commit_properties=CommitProperties(custom_metadata=metadata)
             )
             log.info("table %s: added column(s) %s from its contract", table, ", ".join(f.name for f in added))
 
@@ -98,7 +99,7 @@ def last_release(output_dir: Path) -> dict[str, int]:
     return dict(runs.sort("started_at").row(-1, named=True)["table_versions"])
 
 
-def recover_interrupted_run(settings: Settings, commit_metadata: dict[str, str]) -> list[str]:
+def recover_interrupted_run(settings: Settings, metadata: dict[str, str]) -> list[str]:
     """Restore tables that a killed run left beyond the last release; returns the tables restored."""
     released = last_release(settings.output_dir)
     behind = {
@@ -106,17 +107,23 @@ def recover_interrupted_run(settings: Settings, commit_metadata: dict[str, str])
         for table, version in current_versions(settings.output_dir).items()
         if table != "runs" and version > released.get(table, 0) and not _restored_to(settings.output_dir, table, released.get(table, 0))
     }
-    _restore(settings.output_dir, behind, {**commit_metadata, "newsflow.operation": "recover"})
+    _restore(settings.output_dir, behind, {**metadata, "newsflow.operation": "recover"})
     if behind:
         log.warning("an earlier run was interrupted while publishing: restored %s", ", ".join(sorted(behind)))
     return sorted(behind)
 
 
-def publish_tables(batch: Batch, settings: Settings, commit_metadata: dict[str, str]) -> dict[str, int]:
+def run(batch: Batch, settings: Settings) -> Batch:
+    """Write every table the run changed, each in one commit, and note their new versions in batch.published."""
+    return replace(batch, published=publish_tables(batch, settings))
+
+
+def publish_tables(batch: Batch, settings: Settings) -> dict[str, int]:
     """Write every table the run changed, each in one commit; returns their new versions.
 
     If any write fails, the tables already written are restored before the error propagates.
     """
+    metadata = commit_metadata(batch)
     before = current_versions(settings.output_dir)
     frames = {**batch.frames(), "documents": _documents_with_updates(batch, settings)}
     processed = set(batch.documents["doc_id"]) if batch.documents is not None else set()
@@ -127,24 +134,24 @@ def publish_tables(batch: Batch, settings: Settings, commit_metadata: dict[str, 
             if frames.get(table) is None:
                 continue
             ids = replaced if table == "documents" else processed
-            version = write_table(table, frames[table], settings, commit_metadata, ids)
+            version = write_table(table, frames[table], settings, metadata, ids)
             if version is not None:
                 written[table] = version
     except BaseException:
-        _restore(settings.output_dir, {t: before[t] for t in written}, {**commit_metadata, "newsflow.operation": "rollback"})
+        _restore(settings.output_dir, {t: before[t] for t in written}, {**metadata, "newsflow.operation": "rollback"})
         raise
     return written
 
 
 def write_table(
-    table: str, frame: pl.DataFrame | pa.Table, settings: Settings, commit_metadata: dict[str, str], replaced_ids=()
+    table: str, frame: pl.DataFrame | pa.Table, settings: Settings, metadata: dict[str, str], replaced_ids=()
 ) -> int | None:
     """One commit to one table, as its contract says; returns the new version, or None if nothing changed."""
     contract = load_contract(settings.contracts_dir, table)
     data = conform(table, frame, contract)
     path = str(table_path(settings.output_dir, table))
     mode = "overwrite" if settings.full_refresh and contract.write_mode == "replace" else contract.write_mode
-    commit = CommitProperties(custom_metadata=commit_metadata)
+    commit = CommitProperties(custom_metadata=metadata)
     if not DeltaTable.is_deltatable(path):
         write_deltalake(path, data, mode="overwrite", description=contract.description, commit_properties=commit)
     elif mode == "overwrite":
@@ -204,10 +211,10 @@ def _documents_with_updates(batch: Batch, settings: Settings) -> pl.DataFrame | 
     return rows
 
 
-def _restore(output_dir: Path, versions: dict[str, int], commit_metadata: dict[str, str]) -> None:
+def _restore(output_dir: Path, versions: dict[str, int], metadata: dict[str, str]) -> None:
     for table, version in versions.items():
-        metadata = {**commit_metadata, "newsflow.restored_to": str(version)}
-        DeltaTable(str(table_path(output_dir, table))).restore(version, commit_properties=CommitProperties(custom_metadata=metadata))
+        commit = CommitProperties(custom_metadata={**metadata, "newsflow.restored_to": str(version)})
+        DeltaTable(str(table_path(output_dir, table))).restore(version, commit_properties=commit)
 
 
 def _restored_to(output_dir: Path, table: str, version: int) -> bool:
@@ -224,7 +231,7 @@ def current_versions(output_dir: Path) -> dict[str, int]:
     }
 
 
-def record_run(record: RunRecord, settings: Settings, commit_metadata: dict[str, str]) -> int:
+def record_run(record: RunRecord, settings: Settings, metadata: dict[str, str]) -> int:
     """Append the run's row, holding the release it leaves, to the runs table; returns its new version."""
     row = {
         "run_id": record.run_id,
@@ -236,6 +243,7 @@ def record_run(record: RunRecord, settings: Settings, commit_metadata: dict[str,
         "table_versions": list(record.table_versions.items()),
         "validation": json.dumps(record.validation) if record.validation is not None else None,
         "error": record.error,
+        "stage_seconds": list(record.stage_seconds.items()),
     }
     contract = load_contract(settings.contracts_dir, "runs")
-    return write_table("runs", pa.Table.from_pylist([row], schema=contract.arrow_schema), settings, commit_metadata)
+    return write_table("runs", pa.Table.from_pylist([row], schema=contract.arrow_schema), settings, metadata)
