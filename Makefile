@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test docs lock clean-output
+.PHONY: setup run test server serve docs lock clean-output
 
 setup: $(STAMP)
 
@@ -27,6 +27,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# A local Prefect server and UI at http://127.0.0.1:4200 (its database lives in .prefect/).
+server: $(STAMP)
+	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
+
+# The deployments of prefect.yaml served from this process, reporting to `make server`.
+serve: $(STAMP)
+	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/newsflow serve
 
 # Regenerate the README's data dictionary from schemas/.
 docs: $(STAMP)

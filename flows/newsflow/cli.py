@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsflow import datasets, progress
+from newsflow import datasets, parameters, progress
 from newsflow.catalog import TABLES, table_path
 from newsflow.runs import RunRecord
 
@@ -30,31 +30,27 @@ console = Console(stderr=True)
 def main() -> None:
     """Turn raw news articles into clean, validated, versioned Delta Lake datasets."""
 
-SourceOption = Annotated[
-    Path,
-    typer.Option("--source", help="Folder of article files; every *.txt under it is read, recursively."),
-]
-OutputOption = Annotated[
-    Path,
-    typer.Option("--output", help="Folder for the Delta Lake tables, one sub-folder per table (created if missing)."),
-]
+
+SourceOption = Annotated[Path, typer.Option("--source", help=parameters.SOURCE.description)]
+OutputOption = Annotated[Path, typer.Option("--output", help=parameters.OUTPUT.description)]
+FullRefreshOption = Annotated[bool, typer.Option("--full-refresh", help=parameters.FULL_REFRESH.description)]
 
 
 @app.command()
 def run(
-    source: SourceOption = Path("seeds"),
-    output: OutputOption = Path("output"),
-    full_refresh: Annotated[
-        bool, typer.Option("--full-refresh", help="Process every file and rewrite the tables, not only new and changed files.")
-    ] = False,
+    source: SourceOption = parameters.SOURCE.default,
+    output: OutputOption = parameters.OUTPUT.default,
+    full_refresh: FullRefreshOption = parameters.FULL_REFRESH.default,
 ) -> None:
     """Run the pipeline once over SOURCE and publish the tables into OUTPUT, then print a summary.
 
     Only new and changed files are processed; removed files are marked deleted.
     """
-    if not source.is_dir():
-        console.print(f"[red]error:[/red] source folder {source} does not exist or is not a folder", soft_wrap=True)
-        raise typer.Exit(2)
+    try:
+        parameters.existing_folder(source)
+    except ValueError as error:
+        console.print(f"[red]error:[/red] {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
     from newsflow.pipeline import news_pipeline  # Prefect loads in a second; keep --help instant
 
     with _progress_bar() as bar:
@@ -64,6 +60,22 @@ def run(
             console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None
     _print_summary(record, output)
+
+
+@app.command()
+def serve(
+    timezone: Annotated[
+        str | None, typer.Option(help="Time zone of the schedules (IANA name), instead of the one in prefect.yaml.")
+    ] = None,
+) -> None:
+    """Serve the deployments of prefect.yaml (daily and manual) from this process, without a work pool.
+
+    Set PREFECT_API_URL to your server first (`make server` starts one at http://127.0.0.1:4200);
+    then trigger a run from the UI or with `prefect deployment run 'news-pipeline/manual'`.
+    """
+    from newsflow.deployments import serve_deployments
+
+    serve_deployments(timezone=timezone)
 
 
 @contextmanager

@@ -2,8 +2,8 @@
 ingest → clean → language → duplicates → stories → extract → validate → publish.
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task. The
-flow holds the output folder's lock for the whole run, publishes one release, and records
-the run in the runs table whatever its outcome.
+flow holds the output folder's lock for the whole run, publishes one release, records the
+run in the runs table whatever its outcome, and leaves artifacts for the Prefect UI.
 """
 
 import time
@@ -13,14 +13,38 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.tasks import exponential_backoff
 
+from newsflow import artifacts, parameters, progress
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
 from newsflow.stages import clean, duplicates, extract, ingest, language, publish, stories, validate
 
-# Frames are passed in memory; hashing them for a cache key would cost more than the stage.
+REPORTING_STAGES = ["ingest", "clean", "language", "duplicates", "stories", "extract"]
+
+
+def transient_io_error(task, task_run, state) -> bool:
+    """Retry reads and writes that failed for a passing reason, not a missing file or a denied permission."""
+    try:
+        state.result()
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+# Frames are passed in memory: no task caches them (hashing a frame costs more than the stage).
 stage_task = task(cache_policy=NO_CACHE)
+io_task = task(
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=2),
+    retry_condition_fn=transient_io_error,
+)
 
 
 def run_stage(stage, batch: Batch, settings: Settings) -> Batch:
@@ -29,14 +53,14 @@ def run_stage(stage, batch: Batch, settings: Settings) -> Batch:
     return stage.run(batch, settings).timed(stage.__name__.rsplit(".", 1)[-1], time.perf_counter() - started)
 
 
-@stage_task(name="prepare output")
+@io_task(name="prepare output")
 def prepare_output(batch: Batch, settings: Settings) -> list[str]:
     restored = publish.recover_interrupted_run(settings, commit_metadata(batch))
     publish.ensure_tables(settings, commit_metadata(batch))
     return restored
 
 
-@stage_task(name="ingest articles")
+@io_task(name="ingest articles")
 def ingest_articles(batch: Batch, settings: Settings) -> Batch:
     return run_stage(ingest, batch, settings)
 
@@ -73,26 +97,34 @@ def validate_tables(batch: Batch, settings: Settings) -> Batch:
     return batch
 
 
-@stage_task(name="publish tables")
+@io_task(name="publish tables")
 def publish_tables(batch: Batch, settings: Settings) -> Batch:
     return run_stage(publish, batch, settings)
 
 
-@stage_task(name="record run")
+@io_task(name="record run")
 def record_run(batch: Batch, settings: Settings, error: BaseException | None = None) -> RunRecord:
     record = RunRecord.of(batch, error)
     record.table_versions = {t: v for t, v in publish.current_versions(settings.output_dir).items() if t != "runs"}
     record.table_versions["runs"] = publish.record_run(record, settings, commit_metadata(batch))  # shown, not stored
+    artifacts.publish_run_artifacts(record, batch)
     return record
 
 
 @flow(name="news-pipeline", log_prints=True)
-def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output"), full_refresh: bool = False) -> RunRecord:
-    """Read the new and changed articles in `source`, clean and validate them, and publish them in `output`."""
+def news_pipeline(
+    source: parameters.SourceFolder = parameters.SOURCE,
+    output: Path = parameters.OUTPUT,
+    full_refresh: bool = parameters.FULL_REFRESH,
+) -> RunRecord:
+    """Read the new and changed articles in `source`, clean, analyse and validate them, and publish them in `output`."""
     settings = Settings(source_dir=source, output_dir=output, full_refresh=full_refresh)
     started_at = utc_now()
     batch = Batch(run_id=new_run_id(started_at), started_at=started_at, flow_run_id=flow_run.id)
-    with publish.exclusive_run(settings.output_dir, batch.run_id, settings.lock_wait_seconds):
+    with (
+        publish.exclusive_run(settings.output_dir, batch.run_id, settings.lock_wait_seconds),
+        progress.listening(artifacts.ProgressArtifact(REPORTING_STAGES)),
+    ):
         prepare_output(batch, settings)
         try:
             batch = ingest_articles(batch, settings)

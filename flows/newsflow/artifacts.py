@@ -1,0 +1,103 @@
+"""What a person sees of a run in the Prefect UI: its progress, a summary, the quarantined
+items and a link to the Data Docs. Orchestration only: stages never import this module."""
+
+import time
+from pathlib import Path
+
+import polars as pl
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+
+from newsflow.batch import Batch
+from newsflow.runs import RunRecord
+
+# Keys group each kind of artifact across runs in the UI (lowercase letters, digits and dashes).
+SUMMARY_KEY, QUARANTINE_KEY, DATA_DOCS_KEY, PROGRESS_KEY = (
+    "news-pipeline-summary",
+    "news-pipeline-quarantine",
+    "news-pipeline-data-docs",
+    "news-pipeline-progress",
+)
+_MAX_DETAIL_CHARS = 200
+
+
+class ProgressArtifact:
+    """A progress artifact over the stages that report progress, updated at most every second."""
+
+    def __init__(self, stages: list[str]):
+        self.stages = stages
+        self.artifact_id = create_progress_artifact(0.0, key=PROGRESS_KEY, description="starting")
+        self.last_update = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        finished = done == total and stage == self.stages[-1]
+        if time.monotonic() - self.last_update < 1 and not finished:
+            return
+        self.last_update = time.monotonic()
+        position = self.stages.index(stage) if stage in self.stages else 0
+        percent = 100 * (position + done / max(total, 1)) / len(self.stages)
+        update_progress_artifact(self.artifact_id, round(percent, 1), description=f"{stage}: {done} of {total}")
+
+
+def publish_run_artifacts(record: RunRecord, batch: Batch) -> None:
+    """The run's summary, its quarantined items and, once validation ran, the Data Docs link."""
+    create_markdown_artifact(summary_markdown(record, batch), key=SUMMARY_KEY, description=f"run {record.run_id}")
+    rows = batch.quarantine.select("stage", "source_uri", "doc_id", "code", "reason", "detail").with_columns(
+        pl.col("detail").str.slice(0, _MAX_DETAIL_CHARS)
+    )
+    create_table_artifact(rows.to_dicts(), key=QUARANTINE_KEY, description=f"{rows.height} item(s) quarantined by run {record.run_id}")
+    if record.validation:
+        create_link_artifact(
+            Path(record.validation["data_docs"]).as_uri(),
+            link_text="Great Expectations Data Docs",
+            key=DATA_DOCS_KEY,
+            description=f"validation results of run {record.run_id}",
+        )
+
+
+def summary_markdown(record: RunRecord, batch: Batch) -> str:
+    counts = record.counts
+    lines = [f"# news-pipeline run `{record.run_id}`: {record.status}", ""]
+    if record.error:
+        lines += [f"**Error:** {record.error}", ""]
+    files = [counts.get(f"files_{kind}", 0) for kind in ("seen", "new", "changed", "unchanged", "removed")]
+    lines += [
+        "## Files",
+        "",
+        "| seen | new | changed | unchanged | removed | quarantined |",
+        "|---|---|---|---|---|---|",
+        "| " + " | ".join(map(str, [*files, batch.quarantine.height])) + " |",
+    ]
+    if batch.documents is not None and not batch.documents.is_empty() and "lang" in batch.documents.columns:
+        languages = batch.documents["lang"].value_counts(sort=True).iter_rows()
+        lines += ["", "## Languages", "", ", ".join(f"{lang}: {n}" for lang, n in languages)]
+    lines += [
+        "",
+        "## Duplicates and stories",
+        "",
+        f"{counts.get('exact_duplicates', 0)} exact and {counts.get('near_duplicates', 0)} near duplicates "
+        f"({counts.get('duplicate_pairs', 0)} pairs); {counts.get('stories', 0)} stories.",
+    ]
+    if record.validation:
+        validation = record.validation
+        lines += [
+            "",
+            "## Validation",
+            "",
+            f"{validation['expectations_evaluated']} expectations evaluated, {len(validation['failures'])} failed; "
+            f"{counts.get('rows_failed_validation', 0)} row(s) quarantined. "
+            f"Data Docs: `{validation['data_docs']}`",
+        ]
+        lines += [f"- {f['table']}: `{f['expectation']}` on {', '.join(f['columns'])}" for f in validation["failures"]]
+    lines += ["", "## Tables", "", "| table | version | changed by this run |", "|---|---|---|"]
+    lines += [
+        f"| {table} | {version} | {'yes' if table in batch.published or table == 'runs' else ''} |"
+        for table, version in record.table_versions.items()
+    ]
+    lines += ["", "## Stage seconds", "", ", ".join(f"{stage}: {s:.2f}" for stage, s in record.stage_seconds.items())]
+    return "\n".join(lines) + "\n"
