@@ -36,9 +36,9 @@ server: $(STAMP)
 serve: $(STAMP)
 	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/newsflow serve
 
-# Regenerate the README's data dictionary from schemas/.
+# Regenerate the README's settings table and data dictionary from the code and schemas/.
 docs: $(STAMP)
-	$(BIN)/python -m newsflow.catalog README.md
+	$(BIN)/python -m newsflow.docs README.md
 
 # Re-resolve the pinned dependencies after editing pyproject.toml.
 lock: $(STAMP)
