@@ -60,7 +60,7 @@ def main(corpus: Path) -> None:
     if not corpus.is_dir():
         sys.exit(f"corpus not found at {corpus}: pass its folder (see ../shared/corpora/bbc-news)")
     settings = Settings(source_dir=corpus, output_dir=Path(tempfile.mkdtemp(prefix="bench-duplicates-")))
-    batch = clean.run(ingest.run(Batch("bench", datetime.now(UTC)), settings), settings)
+    batch = clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
     threshold = settings.near_duplicate_jaccard
 
     timings, cpu_times = [], []

@@ -40,7 +40,7 @@ def main() -> None:
         return
 
     settings = Settings(source_dir=args.corpus, ner_processes=args.processes)
-    batch = clean.run(ingest.run(Batch("bench", datetime.now(UTC)), settings), settings)
+    batch = clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
     if args.limit:
         batch = batch.updated(documents=batch.documents.head(args.limit))
     batch = batch.updated(documents=batch.documents.with_columns(lang=pl.lit("en")))

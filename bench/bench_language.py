@@ -178,7 +178,7 @@ def print_calibration(records: list[dict], settings: Settings) -> None:
 def bbc_batch(root: Path) -> Batch:
     """The BBC articles (one folder per topic; README.TXT is not one) read and cleaned by the pipeline's own stages."""
     settings = Settings(source_dir=root)
-    batch = clean.run(ingest.run(Batch("bench", datetime.now(UTC)), settings), settings)
+    batch = clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
     articles = batch.documents.filter(pl.col("source_uri").str.contains("/"))
     return batch.updated(documents=articles, paragraphs=batch.paragraphs.join(articles.select("doc_id"), on="doc_id"))
 

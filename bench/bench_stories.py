@@ -30,7 +30,7 @@ SAMPLE = 200
 
 def cleaned(source: Path, output: Path) -> Batch:
     settings = Settings(source_dir=source, output_dir=output)
-    return clean.run(ingest.run(Batch("bench", datetime.now(UTC)), settings), settings)
+    return clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
 
 
 def story_of_each(terms: list[list[str]], threshold: float) -> np.ndarray:

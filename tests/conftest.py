@@ -59,7 +59,7 @@ def seed_doc(documents: pl.DataFrame, prefix: str) -> dict:
 def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
     """One pipeline run without Prefect: ingest → clean → duplicates → stories over `source`, published into `output`."""
     settings = Settings(source_dir=source, output_dir=output)
-    batch = Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at)
+    batch = ingest.plan(Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at), settings)
     for stage in (ingest, clean, duplicates, stories):
         batch = stage.run(batch, settings)
     publish.ensure_tables(settings, {})

@@ -27,21 +27,22 @@ _MAX_DETAIL_CHARS = 200
 
 
 class ProgressArtifact:
-    """A progress artifact over the stages that report progress, updated at most every second."""
+    """A progress artifact: the share of the run's documents processed, and the stage at work.
 
-    def __init__(self, stages: list[str]):
-        self.stages = stages
-        self.artifact_id = create_progress_artifact(0.0, key=PROGRESS_KEY, description="starting")
+    Updated at most every second (each update is an API call)."""
+
+    def __init__(self):
+        self.artifact_id = create_progress_artifact(0.0, key=PROGRESS_KEY, description="planning")
+        self.percent = 0.0
         self.last_update = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        finished = done == total and stage == self.stages[-1]
-        if time.monotonic() - self.last_update < 1 and not finished:
+        if stage == "documents":
+            self.percent = round(100 * done / max(total, 1), 1)
+        if time.monotonic() - self.last_update < 1 and not (stage == "documents" and done == total):
             return
         self.last_update = time.monotonic()
-        position = self.stages.index(stage) if stage in self.stages else 0
-        percent = 100 * (position + done / max(total, 1)) / len(self.stages)
-        update_progress_artifact(self.artifact_id, round(percent, 1), description=f"{stage}: {done} of {total}")
+        update_progress_artifact(self.artifact_id, self.percent, description=f"{stage}: {done} of {total}")
 
 
 def publish_run_artifacts(record: RunRecord, batch: Batch) -> None:

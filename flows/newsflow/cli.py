@@ -1,8 +1,10 @@
 """The `newsflow` command."""
 
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +36,12 @@ def main() -> None:
 SourceOption = Annotated[Path, typer.Option("--source", help=parameters.SOURCE.description)]
 OutputOption = Annotated[Path, typer.Option("--output", help=parameters.OUTPUT.description)]
 FullRefreshOption = Annotated[bool, typer.Option("--full-refresh", help=parameters.FULL_REFRESH.description)]
+BatchSizeOption = Annotated[int, typer.Option("--batch-size", min=1, help=parameters.BATCH_SIZE.description)]
+
+
+class TaskRunner(str, Enum):
+    threads = "threads"
+    dask = "dask"
 
 
 @app.command()
@@ -41,6 +49,17 @@ def run(
     source: SourceOption = parameters.SOURCE.default,
     output: OutputOption = parameters.OUTPUT.default,
     full_refresh: FullRefreshOption = parameters.FULL_REFRESH.default,
+    batch_size: BatchSizeOption = parameters.BATCH_SIZE.default,
+    task_runner: Annotated[
+        TaskRunner,
+        typer.Option(
+            help="threads: batches one after another in this process; dask: batches side by side on a Dask cluster."
+        ),
+    ] = TaskRunner.threads,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(help="Scheduler of an existing Dask cluster (tcp://host:8786); without it, a local cluster, one worker per core."),
+    ] = None,
 ) -> None:
     """Run the pipeline once over SOURCE and publish the tables into OUTPUT, then print a summary.
 
@@ -53,9 +72,11 @@ def run(
         raise typer.Exit(2) from None
     from newsflow.pipeline import news_pipeline  # Prefect loads in a second; keep --help instant
 
-    with _progress_bar() as bar:
+    if task_runner is TaskRunner.dask or dask_address:
+        news_pipeline = news_pipeline.with_options(task_runner=dask_task_runner(dask_address))
+    with _progress_bar():
         try:
-            record = news_pipeline(source=source, output=output, full_refresh=full_refresh)
+            record = news_pipeline(source=source, output=output, full_refresh=full_refresh, batch_size=batch_size)
         except Exception as error:  # the flow has logged the details and recorded the failed run
             console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None
@@ -78,18 +99,37 @@ def serve(
     serve_deployments(timezone=timezone)
 
 
+def dask_task_runner(address: str | None):
+    """Batches on Dask: an existing cluster, or a local one with a worker process per core.
+
+    Dask gives the parallelism, so the stages inside a batch start no worker processes of their own
+    (Dask's worker processes could not start them anyway).
+    """
+    from prefect_dask import DaskTaskRunner
+
+    os.environ.update(NEWSFLOW_LANGUAGE_WORKERS="1", NEWSFLOW_NER_PROCESSES="1")
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": os.cpu_count() or 1, "threads_per_worker": 1, "processes": True})
+
+
 @contextmanager
 def _progress_bar() -> Iterator[None]:
-    """A progress bar per stage, fed by newsflow.progress while the flow runs."""
+    """A progress bar per stage, fed by newsflow.progress while the flow runs, counting over the run's batches."""
     stage_tasks: dict[str, TaskID] = {}
+    earlier: dict[str, tuple[int, int]] = {}  # per stage: items of finished batches, and the last (done, total)
     with Progress(
-        TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
 
         def update(stage: str, done: int, total: int) -> None:
+            base, (last_done, last_total) = earlier.get(stage, (0, (0, 0)))
+            if done < last_done:  # a new batch started counting
+                base += last_total
+            earlier[stage] = (base, (done, total))
             if stage not in stage_tasks:
                 stage_tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(stage_tasks[stage], completed=done, total=total)
+            bar.update(stage_tasks[stage], completed=base + done, total=base + total)
 
         with progress.listening(update):
             yield

@@ -1,10 +1,12 @@
-"""The parameters of a run, defined once: the flow's signature (so Prefect's run form and
-`prefect deployment run --param` describe and validate them) and `newsflow run --help`."""
+"""The parameters of a run: the flow's signature (so Prefect's run form and `prefect deployment
+run --param` describe and validate them) and `newsflow run --help`, both from Settings."""
 
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
+
+from newsflow.settings import Settings
 
 
 def existing_folder(path: Path) -> Path:
@@ -16,12 +18,16 @@ def existing_folder(path: Path) -> Path:
     return path
 
 
-SourceFolder = Annotated[Path, AfterValidator(existing_folder)]
+def _setting(name: str):
+    """A parameter with the default and description of the setting it sets."""
+    setting = Settings.model_fields[name]
+    return Field(setting.default, description=setting.description)
 
-SOURCE = Field(Path("seeds"), description="Folder of article files; every *.txt under it is read, recursively.")
-OUTPUT = Field(
-    Path("output"), description="Folder for the Delta Lake tables, one sub-folder per table (created if missing)."
-)
-FULL_REFRESH = Field(
-    False, description="Process every file and rewrite the tables, not only new and changed files."
-)
+
+SourceFolder = Annotated[Path, AfterValidator(existing_folder)]
+BatchSize = Annotated[int, Field(gt=0)]
+
+SOURCE = _setting("source_dir")
+OUTPUT = _setting("output_dir")
+FULL_REFRESH = _setting("full_refresh")
+BATCH_SIZE = _setting("batch_size")
