@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 
 from newsflow.batch import Batch  # noqa: E402
 from newsflow.settings import Settings  # noqa: E402
-from newsflow.stages import clean, duplicates, ingest, publish, stories  # noqa: E402
+from newsflow.stages import clean, duplicates, groups, ingest, publish  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SEEDS = PROJECT_ROOT / "seeds"
@@ -57,10 +57,10 @@ def seed_doc(documents: pl.DataFrame, prefix: str) -> dict:
 
 
 def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
-    """One pipeline run without Prefect: ingest → clean → duplicates → stories over `source`, published into `output`."""
+    """One pipeline run without Prefect: ingest → clean → duplicates → groups over `source`, published into `output`."""
     settings = Settings(source_dir=source, output_dir=output)
     batch = Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at)
-    for stage in (ingest, clean, duplicates, stories):
+    for stage in (ingest, clean, duplicates, groups):
         batch = stage.run(batch, settings)
     publish.ensure_tables(settings, {})
     publish.publish_tables(batch, settings)

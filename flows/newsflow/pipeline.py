@@ -1,5 +1,5 @@
 """The news-pipeline flow. It only wires the stages:
-ingest → clean → language → duplicates → stories → extract → validate → publish.
+ingest → clean → language → duplicates → groups → extract → validate → publish.
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task. The
 flow holds the output folder's lock for the whole run, publishes one release, and records
@@ -17,7 +17,7 @@ from prefect.runtime import flow_run
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, duplicates, extract, ingest, language, publish, stories, validate
+from newsflow.stages import clean, duplicates, extract, groups, ingest, language, publish, validate
 
 # Frames are passed in memory; hashing them for a cache key would cost more than the stage.
 stage_task = task(cache_policy=NO_CACHE)
@@ -56,9 +56,9 @@ def find_duplicates(batch: Batch, settings: Settings) -> Batch:
     return run_stage(duplicates, batch, settings)
 
 
-@stage_task(name="group stories")
-def group_stories(batch: Batch, settings: Settings) -> Batch:
-    return run_stage(stories, batch, settings)
+@stage_task(name="group copies and stories")
+def group_documents(batch: Batch, settings: Settings) -> Batch:
+    return run_stage(groups, batch, settings)
 
 
 @stage_task(name="extract fields")
@@ -99,7 +99,7 @@ def news_pipeline(source: Path = Path("seeds"), output: Path = Path("output"), f
             batch = clean_articles(batch, settings)
             batch = detect_languages(batch, settings)
             batch = find_duplicates(batch, settings)
-            batch = group_stories(batch, settings)
+            batch = group_documents(batch, settings)
             batch = extract_fields(batch, settings)
             batch = validate_tables(batch, settings)
             batch = publish_tables(batch, settings)
