@@ -56,12 +56,16 @@ def seed_doc(documents: pl.DataFrame, prefix: str) -> dict:
     return documents.filter(pl.col("source_uri").str.starts_with(prefix)).row(0, named=True)
 
 
+def cleaned_articles(source: Path, output: Path, started_at: datetime) -> Batch:
+    """The new and changed articles of `source` (against what `output` holds), ingested and cleaned."""
+    settings = Settings(source_dir=source, output_dir=output)
+    return clean.run(ingest.run(Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at), settings), settings)
+
+
 def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
     """One pipeline run without Prefect: ingest → clean → duplicates → groups over `source`, published into `output`."""
     settings = Settings(source_dir=source, output_dir=output)
-    batch = Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at)
-    for stage in (ingest, clean, duplicates, groups):
-        batch = stage.run(batch, settings)
+    batch = groups.run(duplicates.run(cleaned_articles(source, output, started_at), settings), settings)
     publish.ensure_tables(settings, {})
     publish.publish_tables(batch, settings)
     return batch
