@@ -46,7 +46,7 @@ MINHASH_SEED = 20230320
 # Documents (or candidate pairs) whose MinHash signatures are computed (compared) at once: bounds their memory.
 MINHASH_ROWS = 10_000
 # A candidate whose MinHash estimate is this far below the threshold is not verified: with 128 permutations the
-# estimate of a pair at Jaccard 0.8 has a standard deviation of 0.035, so it falls 0.25 below once in 10**12.
+# estimate of a pair at Jaccard 0.8 has a standard deviation of about 0.035, and 0.25 is seven of them.
 ESTIMATE_MARGIN = 0.25
 _WORD = re.compile(r"[^\W_]+")
 # Multiplier of the polynomial that folds five word hashes into one shingle hash (an odd 64-bit constant).
@@ -143,10 +143,13 @@ def candidate_pairs(minhashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray
             for value in minhashes[rows, band * per_band : (band + 1) * per_band].T.astype(np.uint64):
                 key = _mix(key * _FOLD + value)
         order = np.argsort(key, kind="stable")
-        firsts, seconds = rows[_pairs_within_runs(order, np.flatnonzero(np.diff(key[order], prepend=~key[order][:1])))]
+        firsts, seconds = rows[pairs_within_runs(order, np.flatnonzero(np.diff(key[order], prepend=~key[order][:1])))]
         found.append(np.minimum(firsts, seconds) * len(minhashes) + np.maximum(firsts, seconds))
-    found = np.sort(np.concatenate(found))  # bands find the same pairs again (np.unique is slower here)
-    return np.divmod(found[np.diff(found, prepend=-1) != 0], max(len(minhashes), 1))
+    found = np.concatenate(found)
+    found.sort()  # bands find the same pairs again (np.unique is slower here)
+    distinct = np.ones(len(found), bool)
+    distinct[1:] = found[1:] != found[:-1]
+    return np.divmod(found[distinct], max(len(minhashes), 1))
 
 
 def near_pairs(shingles: Shingles, rows: np.ndarray, threshold: float) -> pl.DataFrame:
@@ -177,7 +180,7 @@ def earliest_of_components(rank: np.ndarray, firsts: np.ndarray, seconds: np.nda
     return by_rank[first_of_label][labels]
 
 
-def _pairs_within_runs(order: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def pairs_within_runs(order: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Every pair inside each run of equal keys, as two rows of `order`'s values (order[starts[k]:starts[k+1]] is a run)."""
     if not len(order):
         return np.empty((2, 0), order.dtype)

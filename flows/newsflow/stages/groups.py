@@ -28,7 +28,7 @@ import polars as pl
 from newsflow.batch import Batch
 from newsflow.catalog import load_contract, read_published
 from newsflow.settings import Settings
-from newsflow.stages.duplicates import SIGNATURE_SCHEMA, Shingles, _pairs_within_runs, earliest_of_components, near_pairs
+from newsflow.stages.duplicates import SIGNATURE_SCHEMA, Shingles, pairs_within_runs, earliest_of_components, near_pairs
 from newsflow.stages.stories import story_edges, story_rows, term_vectors
 
 DUPLICATE_FIELDS = ("exact_dup_of", "near_dup_of", "near_dup_similarity")
@@ -122,7 +122,7 @@ def group_fields(state: pl.DataFrame, in_run: np.ndarray, settings: Settings) ->
             "story_id": doc_ids.gather(story_of),
         }
     )
-    exact = _pairs_within_runs(by_text, starts)
+    exact = pairs_within_runs(by_text, starts)
     return fields, duplicate_pairs(doc_ids, rank, exact_of, (exact[0], exact[1]), near, in_run)
 
 

@@ -29,8 +29,8 @@ BACKGROUND_DOCUMENTS = 200
 # 100,000 articles built from it by copying each one 45 times would need 66,000 and leave out terms in over
 # ~800 articles (Mr, UK, Blair), which alone never make a story.
 COMPARISONS_PER_DOCUMENT = 5000
-# Rows of the similarity product computed at once: bounds its memory to about this many times the budget above.
-BLOCK_ROWS = 1000
+# Products of the similarity product computed at once (a block of rows): bounds its memory to about 50 MB.
+BLOCK_PRODUCTS = 4_000_000
 # Documents clustered at once: their dense similarities take MAX_GROUP**2 * 8 bytes (32 MB). The largest group
 # of bbc-news holds 82 documents; larger groups are split at a stricter similarity, SPLIT_STEP at a time.
 MAX_GROUP = 2000
@@ -80,12 +80,13 @@ def term_vectors(terms: pl.Series) -> csr_matrix:
     order = np.argsort(hashes, kind="stable")  # by term, each term's documents in order
     hashes, docs = hashes[order], docs[order]
     del order
-    new_term = np.diff(hashes, prepend=~hashes[:1]) != 0
-    entries = np.flatnonzero(new_term | (np.diff(docs, prepend=-1) != 0))  # first occurrence of a term in a document
-    tf = np.diff(entries, append=len(hashes))
-    df = np.bincount(np.cumsum(new_term)[entries] - 1)
-    docs = docs[entries]
-    del hashes, new_term, entries
+    new_term = np.concatenate(([True], hashes[1:] != hashes[:-1])) if len(hashes) else np.zeros(0, bool)
+    del hashes
+    entries = np.flatnonzero(new_term | np.concatenate(([True], docs[1:] != docs[:-1])))  # a term's first time in a document
+    tf = np.diff(entries, append=len(docs))
+    docs, new_term = docs[entries], new_term[entries]
+    del entries
+    df = np.diff(np.flatnonzero(new_term), append=len(docs))
     kept = np.repeat(df <= comparable_frequency(df, count), df)
     weights = np.where(kept, (1 + np.log(tf)) * np.repeat(np.log((1 + count + BACKGROUND_DOCUMENTS) / (1 + df)), df), 0)
     norms = np.sqrt(np.bincount(docs, weights=weights**2, minlength=count))
@@ -103,15 +104,24 @@ def comparable_frequency(df: np.ndarray, count: int) -> int:
 
 
 def similar_pairs(vectors: csr_matrix, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of documents whose cosine similarity is at or above `threshold`, and that similarity."""
-    firsts, seconds, similarities = [np.empty(0, np.int64)], [np.empty(0, np.int64)], [np.empty(0)]
+    """Index pairs (i < j) of documents whose cosine similarity is at or above `threshold`, and that similarity.
+
+    The product is computed a block of rows at a time, each block holding at most BLOCK_PRODUCTS products.
+    """
+    firsts, seconds, similarities = [np.empty(0, np.int32)], [np.empty(0, np.int32)], [np.empty(0)]
     transposed = vectors.T.tocsr()
-    for start in range(0, vectors.shape[0], BLOCK_ROWS):
-        block = (vectors[start : start + BLOCK_ROWS] @ transposed).tocoo()
-        kept = (block.data >= threshold) & (block.col > block.row + start)
-        firsts.append(block.row[kept].astype(np.int64) + start)
-        seconds.append(block.col[kept].astype(np.int64))
-        similarities.append(block.data[kept])
+    products = np.cumsum(vectors.astype(bool) @ np.diff(transposed.indptr))  # row i meets this many documents
+    start = 0
+    while start < vectors.shape[0]:
+        end = max(start + 1, np.searchsorted(products, products[start - 1] + BLOCK_PRODUCTS if start else BLOCK_PRODUCTS, "right"))
+        block = vectors[start:end] @ transposed
+        kept = np.flatnonzero(block.data >= threshold)
+        rows = (np.searchsorted(block.indptr, kept, "right") - 1 + start).astype(np.int32)
+        upper = block.indices[kept] > rows
+        firsts.append(rows[upper])
+        seconds.append(block.indices[kept][upper].astype(np.int32))
+        similarities.append(block.data[kept][upper])
+        start = end
     return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(similarities)
 
 
