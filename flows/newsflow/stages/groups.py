@@ -28,7 +28,7 @@ import polars as pl
 from newsflow.batch import Batch
 from newsflow.catalog import load_contract, read_published
 from newsflow.settings import Settings
-from newsflow.stages.duplicates import SIGNATURE_SCHEMA, Shingles, pairs_within_runs, earliest_of_components, near_pairs
+from newsflow.stages.duplicates import SIGNATURE_COLUMNS, Shingles, pairs_within_runs, earliest_of_components, near_pairs
 from newsflow.stages.stories import story_edges, story_rows, term_vectors
 
 DUPLICATE_FIELDS = ("exact_dup_of", "near_dup_of", "near_dup_similarity")
@@ -83,7 +83,7 @@ def merged_state(settings: Settings, fresh: pl.DataFrame) -> pl.DataFrame:
     prior = read_published(settings.output_dir, "signatures", where=~replaced)
     if prior is None:
         prior = pl.DataFrame(schema=load_contract(settings.contracts_dir, "signatures").polars_schema())
-    return pl.concat([prior, fresh.select(SIGNATURE_SCHEMA.keys())], how="diagonal_relaxed", rechunk=False)
+    return pl.concat([prior, fresh.select(SIGNATURE_COLUMNS)], how="diagonal_relaxed", rechunk=False)
 
 
 def group_fields(state: pl.DataFrame, in_run: np.ndarray, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
