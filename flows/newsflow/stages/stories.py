@@ -110,10 +110,11 @@ def similar_pairs(vectors: csr_matrix, threshold: float) -> tuple[np.ndarray, np
     """
     firsts, seconds, similarities = [np.empty(0, np.int32)], [np.empty(0, np.int32)], [np.empty(0)]
     transposed = vectors.T.tocsr()
-    products = np.cumsum(vectors.astype(bool) @ np.diff(transposed.indptr))  # row i meets this many documents
+    products = np.cumsum(vectors.astype(bool) @ np.diff(transposed.indptr))  # of the rows up to each one
     start = 0
     while start < vectors.shape[0]:
-        end = max(start + 1, np.searchsorted(products, products[start - 1] + BLOCK_PRODUCTS if start else BLOCK_PRODUCTS, "right"))
+        done = products[start - 1] if start else 0
+        end = max(start + 1, np.searchsorted(products, done + BLOCK_PRODUCTS, "right"))
         block = vectors[start:end] @ transposed
         kept = np.flatnonzero(block.data >= threshold)
         rows = (np.searchsorted(block.indptr, kept, "right") - 1 + start).astype(np.int32)
@@ -160,8 +161,8 @@ def story_edges(vectors: csr_matrix, doc_ids: list[str], threshold: float) -> tu
         distances = np.clip(1 - (group @ group.T).toarray(), 0, None)
         np.fill_diagonal(distances, 0)
         clusters = fcluster(linkage(squareform(distances, checks=False), method="average"), 1 - threshold, criterion="distance")
-        _, first = np.unique(clusters, return_index=True)
-        heads.append(members[first][np.searchsorted(np.unique(clusters), clusters)])
+        _, first, cluster_of = np.unique(clusters, return_index=True, return_inverse=True)
+        heads.append(members[first][cluster_of])
         members_of.append(members)
     return np.concatenate(heads), np.concatenate(members_of)
 
