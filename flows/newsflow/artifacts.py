@@ -14,6 +14,7 @@ from prefect.artifacts import (
 )
 
 from newsflow.batch import Batch
+from newsflow.catalog import read_published
 from newsflow.runs import RunRecord
 
 # Keys group each kind of artifact across runs in the UI (lowercase letters, digits and dashes).
@@ -45,9 +46,9 @@ class ProgressArtifact:
         update_progress_artifact(self.artifact_id, self.percent, description=f"{stage}: {done} of {total}")
 
 
-def publish_run_artifacts(record: RunRecord, batch: Batch) -> None:
+def publish_run_artifacts(record: RunRecord, batch: Batch, output_dir: Path) -> None:
     """The run's summary, its quarantined items and, once validation ran, the Data Docs link."""
-    create_markdown_artifact(summary_markdown(record, batch), key=SUMMARY_KEY, description=f"run {record.run_id}")
+    create_markdown_artifact(summary_markdown(record, batch, output_dir), key=SUMMARY_KEY, description=f"run {record.run_id}")
     rows = batch.quarantine.select("stage", "source_uri", "doc_id", "code", "reason", "detail").with_columns(
         pl.col("detail").str.slice(0, _MAX_DETAIL_CHARS)
     )
@@ -61,7 +62,7 @@ def publish_run_artifacts(record: RunRecord, batch: Batch) -> None:
         )
 
 
-def summary_markdown(record: RunRecord, batch: Batch) -> str:
+def summary_markdown(record: RunRecord, batch: Batch, output_dir: Path) -> str:
     counts = record.counts
     lines = [f"# news-pipeline run `{record.run_id}`: {record.status}", ""]
     if record.error:
@@ -74,9 +75,10 @@ def summary_markdown(record: RunRecord, batch: Batch) -> str:
         "|---|---|---|---|---|---|",
         "| " + " | ".join(map(str, [*files, batch.quarantine.height])) + " |",
     ]
-    if batch.documents is not None and not batch.documents.is_empty() and "lang" in batch.documents.columns:
-        languages = batch.documents["lang"].value_counts(sort=True).iter_rows()
-        lines += ["", "## Languages", "", ", ".join(f"{lang}: {n}" for lang, n in languages)]
+    languages = read_published(output_dir, "documents", ["lang"], where=pl.col("run_id") == record.run_id)
+    if languages is not None and not languages.is_empty() and record.status == "completed":
+        counted = languages["lang"].value_counts(sort=True).iter_rows()
+        lines += ["", "## Languages of the documents published", "", ", ".join(f"{lang}: {n}" for lang, n in counted)]
     lines += [
         "",
         "## Duplicates and stories",

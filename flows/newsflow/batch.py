@@ -62,7 +62,7 @@ class Batch:
     quantities: pl.DataFrame | ds.Dataset | None = None
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
-    # What the duplicates and stories stages compare later runs against (internal state).
+    # Signature rows: of the batch's documents after duplicates, of every current document after groups (internal state).
     signatures: pl.DataFrame | None = None
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
     # Changes to documents published by earlier runs (a file was removed, a new article merged

@@ -116,12 +116,16 @@ def table_path(output_dir: Path, table: str) -> Path:
     return Path(output_dir) / table
 
 
-def read_published(output_dir: Path, table: str, columns: list[str] | None = None) -> pl.DataFrame | None:
-    """The latest published version of a table (only `columns`, if given), or None before its first run."""
+def read_published(
+    output_dir: Path, table: str, columns: list[str] | None = None, where: pl.Expr | None = None
+) -> pl.DataFrame | None:
+    """The latest published version of a table (only `columns` and the rows `where` holds, if given), or None
+    before its first run. The rows are filtered as they are read, so the rows left out never take memory."""
     path = table_path(output_dir, table)
     if not (path / "_delta_log").is_dir():
         return None
     frame = pl.scan_delta(str(path))
+    frame = frame.filter(where) if where is not None else frame
     return (frame.select(columns) if columns else frame).collect()
 
 

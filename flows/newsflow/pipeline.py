@@ -1,7 +1,7 @@
 """The news-pipeline flow. It only wires the stages:
 
     plan → per batch of files: ingest → clean → language → duplicates → extract → validate → stage
-         → stories (over the whole run) → validate → publish
+         → groups (copies and stories, over the whole run) → validate → publish
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task. Batches
 keep memory flat: each batch's document tables are staged on disk, and the run publishes one
@@ -23,7 +23,7 @@ from newsflow import artifacts, parameters, progress
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, duplicates, extract, ingest, language, publish, stories, validate
+from newsflow.stages import clean, duplicates, extract, groups, ingest, language, publish, validate
 
 
 def transient_io_error(task, task_run, state) -> bool:
@@ -117,9 +117,9 @@ def process_batch(batch: Batch, settings: Settings) -> Batch:
     return stage_tables(batch, settings)
 
 
-@stage_task(name="group stories")
-def group_stories(batch: Batch, settings: Settings) -> Batch:
-    return timed("stories", stories.run, batch, settings)
+@stage_task(name="group copies and stories")
+def group_documents(batch: Batch, settings: Settings) -> Batch:
+    return timed("groups", groups.run, batch, settings)
 
 
 @io_task(name="publish tables")
@@ -133,7 +133,7 @@ def record_run(batch: Batch, settings: Settings, error: BaseException | None = N
     record.table_versions = {t: v for t, v in publish.current_versions(settings.output_dir).items() if t != "runs"}
     record.table_versions["runs"] = publish.record_run(record, settings, commit_metadata(batch))  # shown, not stored
     publish.discard_staging(settings.output_dir)
-    artifacts.publish_run_artifacts(record, batch)
+    artifacts.publish_run_artifacts(record, batch, settings.output_dir)
     return record
 
 
@@ -169,7 +169,7 @@ def news_pipeline(
         try:
             run = plan_run(run, settings)
             run = process_batches(run, settings)
-            run = group_stories(run, settings)
+            run = group_documents(run, settings)
             run = validate_tables(run, settings)
             run = publish_tables(run, settings)
         except Exception as error:

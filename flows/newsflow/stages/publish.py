@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = ".newsflow.lock"
 STAGING = "_staging"
+SLICE_ROWS = 20_000
 # Tables with rows per document: a run's batches stage them, publish commits them at the end.
 STAGED_TABLES = ("documents", "paragraphs", "entities", "quotes", "quantities")
 
@@ -128,7 +129,8 @@ def stage(batch: Batch, settings: Settings) -> Batch:
             folder.mkdir(parents=True, exist_ok=True)
             contract = load_contract(settings.contracts_dir, table)
             pq.write_table(conform(table, frame, contract), folder / f"part-{batch.index:06d}.parquet")
-    return replace(batch, **dict.fromkeys(STAGED_TABLES))
+    staged = batch.documents.height if batch.documents is not None else 0
+    return replace(batch.updated(counts={"documents_staged": staged}), **dict.fromkeys(STAGED_TABLES))
 
 
 def staged(batch: Batch, settings: Settings) -> Batch:
@@ -196,8 +198,11 @@ class Rows:
             return data
         if isinstance(data, ds.Dataset):  # staged parts were checked against the contract when staged
             return cls(data.to_batches(), data.count_rows())
-        checked = conform(table, data, contract)
-        return cls(checked.to_batches(), checked.num_rows)
+        # Checked slice by slice, so a large frame is never converted whole; the first slice is checked
+        # now, so a frame that does not match its contract fails here with its ContractError.
+        first = conform(table, data.slice(0, SLICE_ROWS), contract)
+        rest = (conform(table, data.slice(start, SLICE_ROWS), contract).to_batches() for start in range(SLICE_ROWS, len(data), SLICE_ROWS))
+        return cls(chain(first.to_batches(), chain.from_iterable(rest)), len(data))
 
 
 def write_table(

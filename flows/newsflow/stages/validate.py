@@ -11,10 +11,13 @@ the file-backed GX project at settings.gx_dir, which also holds the Data Docs.
 Great Expectations takes seconds to import, so it is imported here, inside the functions only.
 """
 
+import fcntl
 import json
 import os
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -99,6 +102,23 @@ class TableCheck:
 
 
 def run(batch: Batch, settings: Settings) -> Batch:
+    # The GX project is files: batches validated side by side (on Dask) take turns with it.
+    with exclusive(Path(settings.gx_dir)):
+        return _run(batch, settings)
+
+
+@contextmanager
+def exclusive(gx_dir: Path) -> Iterator[None]:
+    gx_dir.mkdir(parents=True, exist_ok=True)
+    with open(gx_dir / ".newsflow.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _run(batch: Batch, settings: Settings) -> Batch:
     started = time.perf_counter()
     context = gx_context(settings.gx_dir)
     source = context.data_sources.add_or_update_pandas("newsflow")
