@@ -37,9 +37,9 @@ GROUP_FIELDS = (*DUPLICATE_FIELDS, "story_id")
 
 def run(batch: Batch, settings: Settings) -> Batch:
     fresh = batch.signatures
-    if fresh is None:
+    if fresh is None and (batch.sources or batch.documents is not None):  # documents came, unsigned
         raise ValueError("the groups stage needs the signatures the duplicates stage builds: run duplicates first")
-    if fresh.is_empty():  # nothing new: the published groups stand
+    if fresh is None or fresh.is_empty():  # nothing new: the published groups stand
         return batch.updated(signatures=None)
     state = merged_state(settings, fresh)
     in_run = state["doc_id"].is_in(fresh["doc_id"].implode())
