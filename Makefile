@@ -28,6 +28,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# The benchmark suite (bench/run_benchmarks.py --help); e.g. make bench BENCH_ARGS="--skip-synthetic".
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python bench/run_benchmarks.py $(BENCH_ARGS)
+
 # Regenerate the README's data dictionary from schemas/.
 docs: $(STAMP)
 	$(BIN)/python -m newsflow.catalog README.md
