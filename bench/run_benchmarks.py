@@ -94,8 +94,10 @@ class CliRun:
     load_after: float
     log: str
     peak_by_process: list[tuple[str, float]] = field(default_factory=list)  # (process, GB) at the peak
+    # Peak GB while each task ran (the first one's includes start-up), in the order they ran.
+    peak_by_task: dict[str, float] = field(default_factory=dict)
     stopped: str | None = None  # why the benchmark stopped it
-    last_finished_task: str | None = None
+    tasks: list[tuple[str, str]] = field(default_factory=list)  # (task, final state) in the order they finished
     record: dict | None = None  # the runs-table row (counts, stage_seconds, status, ...)
 
     @property
@@ -126,7 +128,7 @@ class Bench:
         print(f"[{label}] {' '.join(command)}", flush=True)
         load_before = os.getloadavg()[0]
         peak = peak_main = 0
-        peak_by_process, stopped = [], None
+        peak_by_process, peak_while, stopped = [], {}, None
         with log.open("w") as handle:
             started = time.perf_counter()
             # Its own session, so that stopping it stops its workers and Prefect's server too.
@@ -138,6 +140,8 @@ class Bench:
                 if total > peak:
                     peak, peak_by_process = total, [(name, round(size / GB, 3)) for name, size in sizes]
                 peak_main = max(peak_main, main)
+                finished = len(finished_tasks(log))  # the task running now is the next one to finish
+                peak_while[finished] = max(peak_while.get(finished, 0), total)
                 elapsed = time.perf_counter() - started
                 if stopped is None and (elapsed > self.max_seconds or total > self.max_rss_bytes):
                     stopped = f"over {self.max_seconds / 60:.0f} min" if elapsed > self.max_seconds else f"over {self.max_rss_bytes / GB:.1f} GB"
@@ -147,15 +151,17 @@ class Bench:
                     next_report += PROGRESS_SECONDS
                     print(
                         f"[{label}] {elapsed:5.0f} s  RSS {total / GB:.2f} GB (peak {peak / GB:.2f})  "
-                        f"last finished task: {last_finished_task(log)}  load {os.getloadavg()[0]:.1f}",
+                        f"tasks finished: {finished}  load {os.getloadavg()[0]:.1f}",
                         flush=True,
                     )
                 time.sleep(SAMPLE_SECONDS)
             wall = time.perf_counter() - started
         run = CliRun(
             label, wall, process.returncode, peak, peak_main, load_before, os.getloadavg()[0], str(log), peak_by_process,
-            stopped=stopped, last_finished_task=last_finished_task(log), record=None if stopped else latest_run_record(output),
+            stopped=stopped, tasks=finished_tasks(log), record=None if stopped else latest_run_record(output),
         )
+        names = [task for task, _ in run.tasks]
+        run.peak_by_task = {names[i] if i < len(names) else "after the last task": round(size / GB, 2) for i, size in sorted(peak_while.items())}
         status = run.record["status"] if run.record else f"exit {process.returncode}"
         print(f"[{label}] {status}: {wall:.1f} s wall, run {fmt(run.run_seconds)} s, peak RSS {peak / GB:.2f} GB", flush=True)
         if process.returncode and not stopped:
@@ -172,7 +178,7 @@ def main() -> None:
     parser.add_argument("--bbc", type=Path, default=BBC_NEWS, help="the bbc-news corpus (default ../shared/corpora/bbc-news)")
     parser.add_argument("--synthetic", type=int, default=100_000, metavar="N", help="articles in the synthetic corpus (default 100,000)")
     parser.add_argument("--skip-synthetic", action="store_true", help="leave out the synthetic corpus (the long part)")
-    parser.add_argument("--synthetic-dir", type=Path, help="where the synthetic corpus is built or found (default /tmp/newsflow-synthetic-<N>)")
+    parser.add_argument("--synthetic-dir", type=Path, help="where the synthetic corpus is built or found (default /tmp/newsflow-synthetic-100k for 100,000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpus")
     parser.add_argument("--max-minutes", type=float, default=90, help="stop a pipeline run that takes longer (default 90)")
     parser.add_argument("--max-rss-gb", type=float, default=6.0, help="stop a pipeline run whose process tree uses more (default 6)")
@@ -195,7 +201,7 @@ def main() -> None:
             if args.skip_synthetic:
                 print("synthetic corpus skipped (--skip-synthetic)")
             else:
-                corpus_dir = args.synthetic_dir or Path(f"/tmp/newsflow-synthetic-{args.synthetic}")
+                corpus_dir = args.synthetic_dir or synthetic_corpus.default_out(args.synthetic)
                 measure_synthetic(bench, args.bbc, corpus_dir, args.synthetic, args.seed, bbc_rate)
     finally:
         results = write_results(bench, args, started_at, settings)
@@ -291,14 +297,14 @@ def measure_synthetic(bench: Bench, bbc: Path, corpus_dir: Path, n_articles: int
     output = bench.work / "synthetic-output"
     run = bench.newsflow_run(f"synthetic-{n_articles}", corpus_dir / "articles", output, full_refresh=True)
     rate = documents_per_second(run)
-    how_far = "" if run.completed else f"; stopped or failed ({run.stopped or f'exit {run.returncode}'}) after task {run.last_finished_task!r}"
+    how_far = "" if run.completed else f"; {how_far_it_got(run)}"
     recall = near_copy_recall(output, corpus_dir / "manifest.csv") if run.completed else None
     bench.add(
         Figure(
             f"synthetic {n_articles:,}: peak RSS, process tree", run.peak_rss_bytes / GB, "GB", f"<= {SYNTHETIC_RSS_TARGET_GB}",
             run.peak_rss_bytes <= SYNTHETIC_RSS_TARGET_GB * GB if run.completed else False,
             f"at the peak: {peak_breakdown(run)}; the main process's own peak {run.peak_main_rss_bytes / GB:.2f} GB; "
-            f"wall {run.wall_seconds:.0f} s{how_far}",
+            f"peak by task: {', '.join(f'{task} {size:.2f}' for task, size in run.peak_by_task.items())}; wall {run.wall_seconds:.0f} s{how_far}",
         ),
         Figure(
             f"synthetic {n_articles:,}: end-to-end", rate, "docs/s",
@@ -407,6 +413,8 @@ def process_kind(process: psutil.Process, root: psutil.Process) -> str:
     command = " ".join(process.cmdline())
     if "spawn_main" in command:
         return "worker"
+    if "multiprocessing" in command:
+        return "resource tracker"
     return "prefect server" if "prefect" in command and "server" in command else command[:60]
 
 
@@ -419,9 +427,18 @@ def stop_group(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def last_finished_task(log: Path) -> str | None:
-    finished = _FINISHED_TASK.findall(log.read_text(errors="replace"))
-    return f"{finished[-1][0]} ({finished[-1][1]})" if finished else None
+def finished_tasks(log: Path) -> list[tuple[str, str]]:
+    return _FINISHED_TASK.findall(log.read_text(errors="replace"))
+
+
+def how_far_it_got(run: CliRun) -> str:
+    """Where a run that did not complete stopped: the failed task and its error, or the last task that finished."""
+    if run.stopped:
+        last = run.tasks[-1][0] if run.tasks else "none"
+        return f"stopped {run.stopped}, after {len(run.tasks)} task(s) finished, the last {last!r}"
+    failed = next((task for task, state in run.tasks if state != "Completed"), None)
+    error = (run.record or {}).get("error") or f"exit {run.returncode}"
+    return f"failed in {failed!r}: {error[:160]}" if failed else f"failed: {error[:160]}"
 
 
 def peak_breakdown(run: CliRun) -> str:

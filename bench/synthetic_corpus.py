@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/synthetic_corpus.py [CORPUS] [--out DIR] [--articles N] [--seed S]
 
-CORPUS defaults to ../shared/corpora/bbc-news; DIR to /tmp/newsflow-synthetic-100k (never inside
-the repository). DIR/articles/ receives N article files:
+CORPUS defaults to ../shared/corpora/bbc-news; DIR to /tmp/newsflow-synthetic-100k for 100,000
+articles (never inside the repository). DIR/articles/ receives N article files:
 
 - originals/: the corpus's own articles, as they are (so their natural copies come along);
 - variants/: distinct articles, each an original with heavy edits (headline reworded, about half
@@ -35,7 +35,6 @@ from benchlib import BBC_NEWS, corpus_missing, jaccard, shingle_set, similar_pai
 from newsflow.settings import PROJECT_ROOT
 from newsflow.stages.ingest import Refused, decode_text, doc_id_for, find_article_files
 
-DEFAULT_OUT = Path("/tmp/newsflow-synthetic-100k")
 NEAR_MIN_JACCARD = 0.8  # the duplicates stage's default threshold: a planted near copy is at or above it
 DISTINCT_MAX_JACCARD = 0.5
 VARIANT_KEEP_SHARE = 0.5
@@ -93,7 +92,7 @@ class Pools:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", nargs="?", type=Path, default=BBC_NEWS, help="folder of *.txt articles to build from")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder, outside the repository")
+    parser.add_argument("--out", type=Path, help="output folder, outside the repository (default /tmp/newsflow-synthetic-<N>)")
     parser.add_argument("--articles", type=int, default=100_000, help="number of article files (default 100,000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exact-share", type=float, default=0.05, help="share of exact copies (default 0.05)")
@@ -102,8 +101,14 @@ def main() -> None:
     if corpus_missing(args.corpus):
         return
     summary = Summary(str(args.corpus.resolve()), args.articles, args.seed, args.exact_share, args.near_share)
-    built = ensure_corpus(args.out, summary, progress=print)
-    print(f"{args.out / 'articles'}: {built.counts}")
+    out = args.out or default_out(args.articles)
+    built = ensure_corpus(out, summary, progress=print)
+    print(f"{out / 'articles'}: {built.counts}")
+
+
+def default_out(n_articles: int) -> Path:
+    """/tmp/newsflow-synthetic-100k for 100,000 articles."""
+    return Path(f"/tmp/newsflow-synthetic-{f'{n_articles // 1000}k' if n_articles % 1000 == 0 else n_articles}")
 
 
 def ensure_corpus(out: Path, wanted: Summary, progress=lambda message: None) -> Summary:
@@ -126,7 +131,7 @@ def build(
     """Write `n_articles` files under out/articles, out/manifest.csv and out/summary.json; see the module's doc."""
     out = out.resolve()
     if out.is_relative_to(PROJECT_ROOT):
-        raise ValueError(f"{out} is inside the repository: write the synthetic corpus elsewhere (default {DEFAULT_OUT})")
+        raise ValueError(f"{out} is inside the repository: write the synthetic corpus elsewhere (default {default_out(n_articles)})")
     if out.exists() and any(out.iterdir()) and not (out / "summary.json").is_file():
         raise ValueError(f"{out} holds other files: pass an empty or new folder, or a synthetic corpus to rebuild")
     if not 0 <= exact_share + near_share <= 0.5:
