@@ -31,6 +31,7 @@ is skipped with a message.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -43,6 +44,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from datetime import time as dt_time
 from pathlib import Path
 
 import polars as pl
@@ -69,6 +71,7 @@ NEAR_RECALL_TARGET = 0.99
 SAMPLE_SECONDS = 0.2
 PROGRESS_SECONDS = 30
 _FINISHED_TASK = re.compile(r"Task run '(.+)-[0-9a-f]+' - Finished in state (\w+)")
+_LOG_LINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d{3}) \| \w+ +\| (.*)$", re.MULTILINE)
 
 
 @dataclass
@@ -98,6 +101,9 @@ class CliRun:
     peak_by_task: dict[str, float] = field(default_factory=dict)
     stopped: str | None = None  # why the benchmark stopped it
     tasks: list[tuple[str, str]] = field(default_factory=list)  # (task, final state) in the order they finished
+    # Seconds from the start of the process to Prefect starting its temporary server, and from then to the flow's start.
+    imports_seconds: float | None = None
+    prefect_server_seconds: float | None = None
     record: dict | None = None  # the runs-table row (counts, stage_seconds, status, ...)
 
     @property
@@ -108,6 +114,17 @@ class CliRun:
     @property
     def completed(self) -> bool:
         return self.returncode == 0 and self.record is not None and self.record["status"] == "completed"
+
+
+@dataclass
+class Watch:
+    """What sampling a running process tree saw (bytes)."""
+
+    peak: int = 0
+    peak_main: int = 0
+    peak_by_process: list[tuple[str, int]] = field(default_factory=list)
+    peak_while: dict[int, int] = field(default_factory=dict)  # by number of tasks finished
+    stopped: str | None = None
 
 
 @dataclass
@@ -127,47 +144,58 @@ class Bench:
         log = self.work / f"{label}.log"
         print(f"[{label}] {' '.join(command)}", flush=True)
         load_before = os.getloadavg()[0]
-        peak = peak_main = 0
-        peak_by_process, peak_while, stopped = [], {}, None
         with log.open("w") as handle:
-            started = time.perf_counter()
+            spawned_at, started = datetime.now(), time.perf_counter()
             # Its own session, so that stopping it stops its workers and Prefect's server too.
             process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
-            next_report = started + PROGRESS_SECONDS
-            while process.poll() is None:
-                sizes = tree_rss(process.pid)
-                total, main = sum(size for _, size in sizes), sizes[0][1] if sizes else 0
-                if total > peak:
-                    peak, peak_by_process = total, [(name, round(size / GB, 3)) for name, size in sizes]
-                peak_main = max(peak_main, main)
-                finished = len(finished_tasks(log))  # the task running now is the next one to finish
-                peak_while[finished] = max(peak_while.get(finished, 0), total)
-                elapsed = time.perf_counter() - started
-                if stopped is None and (elapsed > self.max_seconds or total > self.max_rss_bytes):
-                    stopped = f"over {self.max_seconds / 60:.0f} min" if elapsed > self.max_seconds else f"over {self.max_rss_bytes / GB:.1f} GB"
-                    print(f"[{label}] stopping the run: {stopped} (at {elapsed:.0f} s, {total / GB:.2f} GB)", flush=True)
-                    stop_group(process)
-                if time.perf_counter() >= next_report:
-                    next_report += PROGRESS_SECONDS
-                    print(
-                        f"[{label}] {elapsed:5.0f} s  RSS {total / GB:.2f} GB (peak {peak / GB:.2f})  "
-                        f"tasks finished: {finished}  load {os.getloadavg()[0]:.1f}",
-                        flush=True,
-                    )
-                time.sleep(SAMPLE_SECONDS)
+            try:
+                seen = self.watch(process, label, log, started)
+            except BaseException:  # Ctrl-C: the run is in its own session and would go on without us
+                stop_group(process)
+                raise
             wall = time.perf_counter() - started
+        tasks = finished_tasks(log)
+        names = [task for task, _ in tasks]
+        imports_seconds, server_seconds = start_up_phases(log, spawned_at)
         run = CliRun(
-            label, wall, process.returncode, peak, peak_main, load_before, os.getloadavg()[0], str(log), peak_by_process,
-            stopped=stopped, tasks=finished_tasks(log), record=None if stopped else latest_run_record(output),
+            label, wall, process.returncode, seen.peak, seen.peak_main, load_before, os.getloadavg()[0], str(log),
+            peak_by_process=[(kind, round(size / GB, 3)) for kind, size in seen.peak_by_process],
+            peak_by_task={names[i] if i < len(names) else "after the last task": round(size / GB, 2) for i, size in sorted(seen.peak_while.items())},
+            stopped=seen.stopped, tasks=tasks, imports_seconds=imports_seconds, prefect_server_seconds=server_seconds,
+            record=None if seen.stopped else latest_run_record(output),
         )
-        names = [task for task, _ in run.tasks]
-        run.peak_by_task = {names[i] if i < len(names) else "after the last task": round(size / GB, 2) for i, size in sorted(peak_while.items())}
         status = run.record["status"] if run.record else f"exit {process.returncode}"
-        print(f"[{label}] {status}: {wall:.1f} s wall, run {fmt(run.run_seconds)} s, peak RSS {peak / GB:.2f} GB", flush=True)
-        if process.returncode and not stopped:
+        print(f"[{label}] {status}: {wall:.1f} s wall, run {fmt(run.run_seconds)} s, peak RSS {seen.peak / GB:.2f} GB", flush=True)
+        if process.returncode and not seen.stopped:
             print(f"[{label}] the run failed; its log: {log}", flush=True)
         self.runs[label] = run
         return run
+
+    def watch(self, process: subprocess.Popen, label: str, log: Path, started: float) -> Watch:
+        """Sample the run's memory until it ends, report progress, stop it past the limits."""
+        seen, next_report = Watch(), started + PROGRESS_SECONDS
+        while process.poll() is None:
+            sizes = tree_rss(process.pid)
+            total = sum(size for _, size in sizes)
+            if total > seen.peak:
+                seen.peak, seen.peak_by_process = total, sizes
+            seen.peak_main = max(seen.peak_main, sizes[0][1] if sizes else 0)
+            finished = len(finished_tasks(log))  # the task running now is the next one to finish
+            seen.peak_while[finished] = max(seen.peak_while.get(finished, 0), total)
+            elapsed = time.perf_counter() - started
+            if seen.stopped is None and (elapsed > self.max_seconds or total > self.max_rss_bytes):
+                seen.stopped = f"over {self.max_seconds / 60:.0f} min" if elapsed > self.max_seconds else f"over {self.max_rss_bytes / GB:.1f} GB"
+                print(f"[{label}] stopping the run: {seen.stopped} (at {elapsed:.0f} s, {total / GB:.2f} GB)", flush=True)
+                stop_group(process)
+            if time.perf_counter() >= next_report:
+                next_report += PROGRESS_SECONDS
+                print(
+                    f"[{label}] {elapsed:5.0f} s  RSS {total / GB:.2f} GB (peak {seen.peak / GB:.2f})  "
+                    f"tasks finished: {finished}  load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+            time.sleep(SAMPLE_SECONDS)
+        return seen
 
     def add(self, *figures: Figure) -> None:
         self.figures.extend(figures)
@@ -238,7 +266,7 @@ def measure_start_up(bench: Bench) -> None:
         Figure(
             "start-up: interpreter, imports, Prefect's temporary server", start_up_seconds(empty_run), "s",
             note=f"an empty-folder run into existing tables: {empty_run.wall_seconds:.1f} s wall minus the run itself "
-            f"{fmt(empty_run.run_seconds)} s ({stage_summary(empty_run)})",
+            f"{fmt(empty_run.run_seconds)} s ({stage_summary(empty_run)}); {start_up_summary(empty_run)}",
         ),
     )
 
@@ -249,7 +277,8 @@ def measure_seeds(bench: Bench) -> None:
         Figure(
             "newsflow run on the seeds, fresh output", seeds.wall_seconds, "s", f"<= {SEEDS_TARGET_SECONDS:.0f}",
             seeds.completed and seeds.wall_seconds <= SEEDS_TARGET_SECONDS,
-            f"wall from the shell; the run itself {fmt(seeds.run_seconds)} s; peak RSS {seeds.peak_rss_bytes / GB:.2f} GB",
+            f"wall from the shell; {start_up_summary(seeds)}; the run itself {fmt(seeds.run_seconds)} s "
+            f"({stage_summary(seeds)}); peak RSS {seeds.peak_rss_bytes / GB:.2f} GB",
         )
     )
 
@@ -371,6 +400,10 @@ def start_up_seconds(run: CliRun) -> float | None:
     return run.wall_seconds - run.run_seconds if run.run_seconds is not None else None
 
 
+def start_up_summary(run: CliRun) -> str:
+    return f"interpreter and imports {fmt(run.imports_seconds)} s, Prefect's temporary server {fmt(run.prefect_server_seconds)} s"
+
+
 def stage_summary(run: CliRun) -> str:
     """The stages that took at least a tenth of a second, slowest first."""
     stages = sorted(stage_seconds(run).items(), key=lambda item: -item[1])
@@ -420,15 +453,33 @@ def process_kind(process: psutil.Process, root: psutil.Process) -> str:
 
 def stop_group(process: subprocess.Popen) -> None:
     """Stop the run we started and every process of its session (workers, Prefect's server)."""
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def finished_tasks(log: Path) -> list[tuple[str, str]]:
     return _FINISHED_TASK.findall(log.read_text(errors="replace"))
+
+
+def start_up_phases(log: Path, spawned_at: datetime) -> tuple[float | None, float | None]:
+    """From the run's log (local clock times): seconds to Prefect starting its temporary server, then to the flow's start."""
+    clocks = {}
+    for clock, message in _LOG_LINE.findall(log.read_text(errors="replace")):
+        for phase, marker in (("server", "Starting temporary server"), ("flow", "Beginning flow run")):
+            if marker in message:
+                clocks.setdefault(phase, clock)
+    # Seconds since spawned_at; modulo a day, since the log has no date.
+    since = {
+        phase: (datetime.combine(spawned_at.date(), dt_time.fromisoformat(clock)) - spawned_at).total_seconds() % 86400
+        for phase, clock in clocks.items()
+    }
+    if "server" not in since:
+        return None, None
+    return since["server"], since["flow"] - since["server"] if "flow" in since else None
 
 
 def how_far_it_got(run: CliRun) -> str:
