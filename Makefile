@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test docs lock clean-output
+.PHONY: setup run test bench server serve docs lock clean-output
 
 setup: $(STAMP)
 
@@ -29,13 +29,20 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The benchmark suite (bench/run_benchmarks.py --help); e.g. make bench BENCH_ARGS="--skip-synthetic".
-.PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python bench/run_benchmarks.py $(BENCH_ARGS)
 
-# Regenerate the README's data dictionary from schemas/.
+# A local Prefect server and UI at http://127.0.0.1:4200 (its database lives in .prefect/).
+server: $(STAMP)
+	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
+
+# The deployments of prefect.yaml served from this process, reporting to `make server`.
+serve: $(STAMP)
+	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/newsflow serve
+
+# Regenerate the README's settings table and data dictionary from the code and schemas/.
 docs: $(STAMP)
-	$(BIN)/python -m newsflow.catalog README.md
+	$(BIN)/python -m newsflow.docs README.md
 
 # Re-resolve the pinned dependencies after editing pyproject.toml.
 lock: $(STAMP)

@@ -29,7 +29,7 @@ def corpus_missing(corpus: Path) -> bool:
 
 def cleaned_batch(settings: Settings) -> Batch:
     """The articles of settings.source_dir as the pipeline's ingest and clean stages leave them."""
-    return clean.run(ingest.run(Batch("bench", datetime.now(UTC)), settings), settings)
+    return clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
 
 
 def shingle_set(text: str) -> Shingles:

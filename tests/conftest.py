@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 
 from newsflow.batch import Batch  # noqa: E402
 from newsflow.settings import Settings  # noqa: E402
-from newsflow.stages import clean, duplicates, ingest, publish, stories  # noqa: E402
+from newsflow.stages import clean, duplicates, groups, ingest, publish  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SEEDS = PROJECT_ROOT / "seeds"
@@ -56,12 +56,17 @@ def seed_doc(documents: pl.DataFrame, prefix: str) -> dict:
     return documents.filter(pl.col("source_uri").str.starts_with(prefix)).row(0, named=True)
 
 
-def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
-    """One pipeline run without Prefect: ingest → clean → duplicates → stories over `source`, published into `output`."""
+def cleaned_articles(source: Path, output: Path, started_at: datetime) -> Batch:
+    """The new and changed articles of `source` (against what `output` holds), ingested and cleaned."""
     settings = Settings(source_dir=source, output_dir=output)
-    batch = Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at)
-    for stage in (ingest, clean, duplicates, stories):
-        batch = stage.run(batch, settings)
+    batch = ingest.plan(Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at), settings)
+    return clean.run(ingest.run(batch, settings), settings)
+
+
+def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
+    """One pipeline run without Prefect: ingest → clean → duplicates → groups over `source`, published into `output`."""
+    settings = Settings(source_dir=source, output_dir=output)
+    batch = groups.run(duplicates.run(cleaned_articles(source, output, started_at), settings), settings)
     publish.ensure_tables(settings, {})
     publish.publish_tables(batch, settings)
     return batch

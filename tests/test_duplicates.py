@@ -1,23 +1,33 @@
-"""duplicates: exact and near copies, within a run and against everything published before."""
+"""duplicates: each batch's signature rows; exact and near copies (found by the groups stage), within a run and
+against everything published before."""
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
 
-from conftest import SEEDS, read_table, run_stages, seed_texts, updates_by_doc, write_articles
+from conftest import SEEDS, cleaned_articles, read_table, run_stages, seed_texts, updates_by_doc, write_articles
 
+from newsflow.settings import Settings
+from newsflow.stages import duplicates
 from newsflow.stages.duplicates import normalised_words
 from newsflow.stages.ingest import doc_id_for
+from newsflow.stages.stories import story_terms
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)
 SEED_002 = "002_d27acffbcd5def62.txt"
 
 
+def word_5grams(text: str) -> set[tuple[str, ...]]:
+    """The word 5-grams of a text as plain tuples (no hashing), to check the stage's figures."""
+    words = normalised_words(text)
+    return {tuple(words[i : i + 5]) for i in range(len(words) - 4)}
+
+
 def word_5gram_jaccard(a: str, b: str) -> float:
-    """Jaccard of word 5-gram sets, computed on plain tuples (no hashing) to check the stage's figures."""
-    shingles = [{tuple(words[i : i + 5]) for i in range(len(words) - 4)} for words in map(normalised_words, (a, b))]
+    shingles = [word_5grams(a), word_5grams(b)]
     return len(shingles[0] & shingles[1]) / len(shingles[0] | shingles[1])
 
 
@@ -29,6 +39,22 @@ def republished(text: str, headline: str, footer: str) -> str:
 def test_normalised_words_ignore_case_punctuation_spacing_and_unicode_forms():
     assert normalised_words("Xi’s  VISIT —to\u00a0Ｍｏｓｃｏｗ!\n") == ["xi", "s", "visit", "to", "moscow"]
     assert normalised_words("xi's visit, to Moscow.") == normalised_words("Xi’s  VISIT —to\u00a0Ｍｏｓｃｏｗ!")
+
+
+def test_a_batch_gets_the_signature_rows_of_its_documents_and_nothing_else(tmp_path):
+    cleaned = cleaned_articles(SEEDS, tmp_path, FIRST_RUN)
+    batch = duplicates.run(cleaned, Settings(output_dir=tmp_path / "never-written"))
+
+    signatures = batch.signatures
+    assert signatures["doc_id"].to_list() == cleaned.documents["doc_id"].to_list()
+    row = signatures.filter(pl.col("doc_id") == doc_id_for(SEED_002)).row(0, named=True)
+    text = cleaned.documents.filter(pl.col("doc_id") == doc_id_for(SEED_002))["text"].item()
+    assert row["text_sha256"] == hashlib.sha256(" ".join(normalised_words(text)).encode()).hexdigest()
+    assert len(row["shingles"]) == len(word_5grams(text)) and row["shingles"] == sorted(row["shingles"], key=lambda h: h % 2**64)
+    assert row["story_terms"] == story_terms(text)
+    assert row["ingested_at"] == row["first_seen_at"] == FIRST_RUN and row["title"] == text.split("\n\n")[0]
+    assert (batch.duplicates, batch.stories, batch.document_updates) == (None, None, ())
+    assert not (tmp_path / "never-written").exists()
 
 
 def test_the_five_seeds_are_neither_exact_nor_near_duplicates(tmp_path):
@@ -92,8 +118,10 @@ def test_a_later_article_that_bridges_two_earlier_ones_regroups_them(tmp_path):
     earliest, later = sorted([doc_id_for("head.txt"), doc_id_for("tail.txt")])
     texts = dict(first.documents.select("doc_id", "text").iter_rows())
     assert batch.documents["near_dup_of"].item() == earliest
-    (update,) = updates_by_doc(batch).values()
-    assert (update["doc_id"], update["near_dup_of"], update["exact_dup_of"]) == (later, earliest, None)
+    updates = updates_by_doc(batch)
+    assert updates.keys() == {doc_id_for("whole.txt"), later}  # the run's document, and the earlier one regrouped
+    update = updates[later]
+    assert (update["near_dup_of"], update["exact_dup_of"], update["story_id"]) == (earliest, None, earliest)
     assert update["near_dup_similarity"] == pytest.approx(word_5gram_jaccard(texts[later], texts[earliest]))
     published = dict(read_table(tmp_path, "documents").select("doc_id", "story_id").iter_rows())
     assert published[later] == published[earliest] == earliest
@@ -114,9 +142,14 @@ def test_a_changed_file_replaces_its_earlier_version(tmp_path):
     # copy.txt had the lowest doc_id, so it was the original of 002; its new content arrives later, so 002 stands
     # alone again. copy.txt was still first seen in the first run, so the story keeps its name: no story_id moves.
     updates = updates_by_doc(batch)
-    assert updates == {doc_id_for(SEED_002): {"doc_id": doc_id_for(SEED_002), "exact_dup_of": None, "near_dup_of": None, "near_dup_similarity": None}}
+    assert updates.keys() == {doc_id_for("copy.txt"), doc_id_for(SEED_002)}
+    cleared = {"exact_dup_of": None, "near_dup_of": None, "near_dup_similarity": None, "story_id": doc_id_for("copy.txt")}
+    assert updates[doc_id_for(SEED_002)] == {"doc_id": doc_id_for(SEED_002), **cleared}
     assert copy["story_id"] == doc_id_for("copy.txt")
-    assert set(read_table(tmp_path, "documents")["story_id"]) == {doc_id_for("copy.txt")}
+    documents = read_table(tmp_path, "documents")
+    assert set(documents["story_id"]) == {doc_id_for("copy.txt")}
+    published = documents.filter(pl.col("doc_id") == doc_id_for(SEED_002)).row(0, named=True)
+    assert {field: published[field] for field in cleared} == cleared  # the nulls are published
     signatures = read_table(tmp_path, "signatures")
     assert signatures.height == 6 and signatures["doc_id"].n_unique() == 6
 

@@ -20,7 +20,7 @@ from newsflow.stages.extract.quotes import find_quotes, quotation_spans
 def cleaned_batch(source: Path, lang: dict[str, str] | str = "en") -> tuple[Batch, Settings]:
     """ingest + clean over source, with documents.lang set as the language stage would (by file name prefix)."""
     settings = Settings(source_dir=source)
-    batch = clean.run(ingest.run(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings), settings)
+    batch = clean.run(ingest.run(ingest.plan(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings), settings), settings)
     languages = lang if isinstance(lang, dict) else {}
     default = lang if isinstance(lang, str) else "en"
     documents = batch.documents.with_columns(

@@ -13,7 +13,8 @@ from newsflow.stages.ingest import Refused, decode_text, doc_id_for, examine, fi
 
 
 def test_seeds_are_read_as_utf8_with_size_and_hash(tmp_path):
-    batch = ingest.run(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), Settings(source_dir=SEEDS, output_dir=tmp_path))
+    settings = Settings(source_dir=SEEDS, output_dir=tmp_path)
+    batch = ingest.run(ingest.plan(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings), settings)
     documents = batch.documents
     assert documents.height == 5 and batch.quarantine.height == 0
     first = documents.row(0, named=True)

@@ -37,7 +37,7 @@ CHINESE_ARTICLE = """中国国家主席习近平抵达莫斯科
 def detect_folder(source: Path, **settings) -> Batch:
     """ingest → clean → language over a folder, as a first run into a fresh output folder, without Prefect."""
     settings = Settings(source_dir=source, output_dir=Path(tempfile.mkdtemp(prefix="newsflow-language-")), **settings)
-    batch = Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC))
+    batch = ingest.plan(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings)
     for stage in (ingest, clean, language):
         batch = stage.run(batch, settings)
     return batch

@@ -2,10 +2,11 @@
 
 import re
 
+import pytest
+
 from conftest import PROJECT_ROOT
 
-from newsflow.catalog import DICTIONARY_END, DICTIONARY_START, data_dictionary
-from newsflow.settings import Settings
+from newsflow.docs import section, sections
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -30,9 +31,9 @@ def test_readme_python_snippets_run_against_a_published_output(seeds_run, monkey
     assert pandas["quarantine"].shape[0] == 0 and pandas["documents_v1"].shape[0] == 5
 
 
-def test_readme_data_dictionary_is_generated_from_the_contracts():
-    section = README.split(DICTIONARY_START, 1)[1].split(DICTIONARY_END, 1)[0]
-    assert section.strip() == data_dictionary(Settings().contracts_dir).strip(), "run `make docs`"
+@pytest.mark.parametrize("name", ["settings", "data-dictionary"])
+def test_readme_sections_are_generated_from_the_code(name):
+    assert section(README, name) == sections()[name], "run `make docs`"
 
 
 def test_readme_shows_the_two_commands():

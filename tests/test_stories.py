@@ -1,4 +1,4 @@
-"""stories: articles reporting the same event in different words share a story_id."""
+"""stories: articles reporting the same event in different words share a story_id (the groups stage clusters them)."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -7,11 +7,11 @@ import pytest
 
 from conftest import CORPORA, SEEDS, read_table, run_stages, seed_texts, updates_by_doc, write_articles
 
-from newsflow.batch import Batch
-from newsflow.settings import Settings
+import numpy as np
+
 from newsflow.stages import stories
 from newsflow.stages.ingest import doc_id_for
-from newsflow.stages.stories import story_terms
+from newsflow.stages.stories import linked_groups, story_terms, term_vectors
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)
@@ -84,7 +84,7 @@ def test_story_ids_survive_a_later_run_that_adds_to_the_story(tmp_path):
 
     story_id = first.documents["story_id"].unique().item()
     assert second.documents["story_id"].unique().to_list() == [story_id]
-    assert updates_by_doc(second) == {}  # nothing published earlier changes
+    assert updates_by_doc(second).keys() == set(second.documents["doc_id"])  # nothing published earlier changes
     story = read_table(tmp_path, "stories").row(0, named=True)
     assert (story["story_id"], sorted(story["doc_ids"]), story["first_seen_at"]) == (story_id, SEED_IDS, FIRST_RUN)
 
@@ -100,9 +100,29 @@ def test_a_story_that_two_runs_split_is_the_story_of_one_run(tmp_path):
     assert [sorted(doc_ids) for doc_ids in read_table(tmp_path, "stories")["doc_ids"]] == [SEED_IDS]
 
 
-def test_stories_need_the_duplicates_stage_first(tmp_path):
-    with pytest.raises(ValueError, match="run duplicates first"):
-        stories.run(Batch("run", FIRST_RUN, documents=pl.DataFrame({"doc_id": ["a"], "text": ["A"]})), Settings())
+def test_the_most_frequent_terms_are_left_out_when_comparing_every_pair_would_cost_too_much(monkeypatch):
+    terms = [story_terms(text) for text in seed_texts().values()]
+    documents_with = {term: sum(term in doc for doc in terms) for term in set().union(*terms)}
+    # Every term of the five seeds is compared: they need far fewer comparisons than the budget allows.
+    every_term = term_vectors(pl.Series(terms))
+    assert (every_term.getnnz(axis=1) == [len(set(doc)) for doc in terms]).all()
+
+    # A term in n documents costs n**2 comparisons: a budget for the terms in one or two seeds leaves out the others.
+    in_one, in_two = (sum(n == k for n in documents_with.values()) for k in (1, 2))
+    monkeypatch.setattr(stories, "COMPARISONS_PER_DOCUMENT", (in_one + 4 * in_two) / len(terms))
+    vectors = term_vectors(pl.Series(terms))
+    assert (vectors.getnnz(axis=1) == [sum(documents_with[t] <= 2 for t in set(doc)) for doc in terms]).all()
+    assert vectors.nnz < every_term.nnz
+    assert np.allclose(np.sqrt(vectors.multiply(vectors).sum(axis=1)).A1, 1)  # the rows are unit length again
+
+
+def test_a_group_too_large_to_cluster_at_once_is_split_at_a_stricter_similarity(monkeypatch):
+    monkeypatch.setattr(stories, "MAX_GROUP", 3)
+    # Five documents in a chain, 0-1 and 2-3-4 close, 1-2 barely similar; a sixth alone.
+    pairs = (np.array([0, 1, 2, 3]), np.array([1, 2, 3, 4]), np.array([0.9, 0.42, 0.8, 0.58]))
+    assert [group.tolist() for group in linked_groups(6, pairs, 0.4)] == [[0, 1], [2, 3, 4]]
+    monkeypatch.setattr(stories, "MAX_GROUP", 2)  # 2-3-4 is split again, step by step, until 3-4 (0.58) falls away
+    assert [group.tolist() for group in linked_groups(6, pairs, 0.4)] == [[0, 1], [2, 3]]
 
 
 def test_pipeline_publishes_the_seeds_as_one_story_without_duplicates(seeds_run):

@@ -31,7 +31,7 @@ STARTED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 def seeds_batch(tmp_path_factory) -> Batch:
     """The seeds ingested and cleaned, not yet validated."""
     settings = Settings(source_dir=SEEDS, output_dir=tmp_path_factory.mktemp("unpublished"))
-    return clean.run(ingest.run(Batch("run-seeds", STARTED), settings), settings)
+    return clean.run(ingest.run(ingest.plan(Batch("run-seeds", STARTED), settings), settings), settings)
 
 
 def quarantined(batch: Batch, code: str) -> list[tuple]:

@@ -8,8 +8,10 @@ it refused, and counts what it did in `counts` (they end up in the runs table).
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
+import pyarrow.dataset as ds
 
 from newsflow.catalog import TABLES
 
@@ -30,18 +32,37 @@ QUARANTINE_SCHEMA = {
 
 
 @dataclass(frozen=True)
+class Source:
+    """A file the run reads, and the names its document gets."""
+
+    path: Path
+    source_uri: str
+    doc_id: str
+
+
+@dataclass(frozen=True)
 class Batch:
+    """The frames of a run, or of one batch of its files.
+
+    A run is cut into batches that go through the per-document stages one after another (or
+    side by side on Dask); each batch's document tables are staged on disk (publish.stage), so
+    memory stays flat, and publish commits them with the run's other tables at the end.
+    """
+
     run_id: str
     started_at: datetime
     flow_run_id: str | None = None  # when Prefect orchestrates the run
-    documents: pl.DataFrame | None = None
-    paragraphs: pl.DataFrame | None = None
-    entities: pl.DataFrame | None = None
-    quotes: pl.DataFrame | None = None
-    quantities: pl.DataFrame | None = None
+    index: int = 0  # the batch's position in its run
+    sources: tuple[Source, ...] = ()  # the files to read (ingest.plan chooses them)
+    # A frame in memory, or the run's staged parts of it (a dataset) when it is published.
+    documents: pl.DataFrame | ds.Dataset | None = None
+    paragraphs: pl.DataFrame | ds.Dataset | None = None
+    entities: pl.DataFrame | ds.Dataset | None = None
+    quotes: pl.DataFrame | ds.Dataset | None = None
+    quantities: pl.DataFrame | ds.Dataset | None = None
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
-    # What the duplicates and stories stages compare later runs against (internal state).
+    # Signature rows: of the batch's documents after duplicates, of every current document after groups (internal state).
     signatures: pl.DataFrame | None = None
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
     # Changes to documents published by earlier runs (a file was removed, a new article merged
@@ -57,7 +78,36 @@ class Batch:
     published: dict[str, int] = field(default_factory=dict)
 
     def timed(self, stage: str, seconds: float) -> "Batch":
-        return replace(self, stage_seconds={**self.stage_seconds, stage: round(seconds, 3)})
+        """The stage's seconds added to what earlier batches of the run spent in it."""
+        return replace(self, stage_seconds={**self.stage_seconds, stage: round(self.stage_seconds.get(stage, 0) + seconds, 3)})
+
+    def batches(self, size: int) -> list["Batch"]:
+        """The run's sources cut into batches of at most `size` files, each carrying the run's identity."""
+        return [
+            Batch(self.run_id, self.started_at, self.flow_run_id, index=number, sources=self.sources[start : start + size])
+            for number, start in enumerate(range(0, len(self.sources), size))
+        ]
+
+    def absorb(self, part: "Batch") -> "Batch":
+        """The run with a processed batch added: its counts, timings, quarantine, signatures and updates.
+
+        The batch's document tables are not kept: they were staged. Validation summaries are
+        combined by the validate stage, which knows their shape.
+        """
+        counts = Counter(self.counts)
+        counts.update(part.counts)
+        seconds = dict(self.stage_seconds)
+        for stage, spent in part.stage_seconds.items():
+            seconds[stage] = round(seconds.get(stage, 0) + spent, 3)
+        signatures = [f for f in (self.signatures, part.signatures) if f is not None]
+        return replace(
+            self,
+            counts=counts,
+            stage_seconds=seconds,
+            quarantine=pl.concat([self.quarantine, part.quarantine]),
+            signatures=pl.concat(signatures) if signatures else None,
+            document_updates=self.document_updates + part.document_updates,
+        )
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The frames this run produced, by table name, in publication order."""

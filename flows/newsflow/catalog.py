@@ -116,12 +116,16 @@ def table_path(output_dir: Path, table: str) -> Path:
     return Path(output_dir) / table
 
 
-def read_published(output_dir: Path, table: str, columns: list[str] | None = None) -> pl.DataFrame | None:
-    """The latest published version of a table (only `columns`, if given), or None before its first run."""
+def read_published(
+    output_dir: Path, table: str, columns: list[str] | None = None, where: pl.Expr | None = None
+) -> pl.DataFrame | None:
+    """The latest published version of a table (only `columns` and the rows `where` holds, if given), or None
+    before its first run. The rows are filtered as they are read, so the rows left out never take memory."""
     path = table_path(output_dir, table)
     if not (path / "_delta_log").is_dir():
         return None
     frame = pl.scan_delta(str(path))
+    frame = frame.filter(where) if where is not None else frame
     return (frame.select(columns) if columns else frame).collect()
 
 
@@ -263,24 +267,3 @@ def _expectation_row(expectation: Expectation) -> str:
 
 def _flow_yaml(value) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True).strip().removesuffix("...").strip()
-
-
-DICTIONARY_START, DICTIONARY_END = "<!-- data-dictionary:start -->", "<!-- data-dictionary:end -->"
-
-
-def write_data_dictionary(readme: Path, contracts_dir: Path) -> bool:
-    """Replace the README's data dictionary by the one generated from the contracts; True if it changed."""
-    text = readme.read_text(encoding="utf-8")
-    head, rest = text.split(DICTIONARY_START, 1)
-    _, tail = rest.split(DICTIONARY_END, 1)
-    updated = f"{head}{DICTIONARY_START}\n{data_dictionary(contracts_dir)}{DICTIONARY_END}{tail}"
-    readme.write_text(updated, encoding="utf-8")
-    return updated != text
-
-
-if __name__ == "__main__":  # `make docs`
-    import sys
-
-    from newsflow.settings import Settings
-
-    write_data_dictionary(Path(sys.argv[1]), Settings().contracts_dir)

@@ -1,8 +1,10 @@
 """The `newsflow` command."""
 
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsflow import datasets, progress
+from newsflow import datasets, parameters, progress
 from newsflow.catalog import TABLES, table_path
 from newsflow.runs import RunRecord
 
@@ -30,54 +32,104 @@ console = Console(stderr=True)
 def main() -> None:
     """Turn raw news articles into clean, validated, versioned Delta Lake datasets."""
 
-SourceOption = Annotated[
-    Path,
-    typer.Option("--source", help="Folder of article files; every *.txt under it is read, recursively."),
-]
-OutputOption = Annotated[
-    Path,
-    typer.Option("--output", help="Folder for the Delta Lake tables, one sub-folder per table (created if missing)."),
-]
+
+SourceOption = Annotated[Path, typer.Option("--source", help=parameters.SOURCE.description)]
+OutputOption = Annotated[Path, typer.Option("--output", help=parameters.OUTPUT.description)]
+FullRefreshOption = Annotated[bool, typer.Option("--full-refresh", help=parameters.FULL_REFRESH.description)]
+BatchSizeOption = Annotated[int, typer.Option("--batch-size", min=1, help=parameters.BATCH_SIZE.description)]
+
+
+class TaskRunner(str, Enum):
+    threads = "threads"
+    dask = "dask"
 
 
 @app.command()
 def run(
-    source: SourceOption = Path("seeds"),
-    output: OutputOption = Path("output"),
-    full_refresh: Annotated[
-        bool, typer.Option("--full-refresh", help="Process every file and rewrite the tables, not only new and changed files.")
-    ] = False,
+    source: SourceOption = parameters.SOURCE.default,
+    output: OutputOption = parameters.OUTPUT.default,
+    full_refresh: FullRefreshOption = parameters.FULL_REFRESH.default,
+    batch_size: BatchSizeOption = parameters.BATCH_SIZE.default,
+    task_runner: Annotated[
+        TaskRunner,
+        typer.Option(
+            help="threads: batches one after another in this process; dask: batches side by side on a Dask cluster."
+        ),
+    ] = TaskRunner.threads,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(help="Scheduler of an existing Dask cluster (tcp://host:8786); without it, a local cluster, one worker per core."),
+    ] = None,
 ) -> None:
     """Run the pipeline once over SOURCE and publish the tables into OUTPUT, then print a summary.
 
     Only new and changed files are processed; removed files are marked deleted.
     """
-    if not source.is_dir():
-        console.print(f"[red]error:[/red] source folder {source} does not exist or is not a folder", soft_wrap=True)
-        raise typer.Exit(2)
+    try:
+        parameters.existing_folder(source)
+    except ValueError as error:
+        console.print(f"[red]error:[/red] {error}", soft_wrap=True)
+        raise typer.Exit(2) from None
     from newsflow.pipeline import news_pipeline  # Prefect loads in a second; keep --help instant
 
-    with _progress_bar() as bar:
+    if task_runner is TaskRunner.dask or dask_address:
+        news_pipeline = news_pipeline.with_options(task_runner=dask_task_runner(dask_address))
+    with _progress_bar():
         try:
-            record = news_pipeline(source=source, output=output, full_refresh=full_refresh)
+            record = news_pipeline(source=source, output=output, full_refresh=full_refresh, batch_size=batch_size)
         except Exception as error:  # the flow has logged the details and recorded the failed run
             console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None
     _print_summary(record, output)
 
 
+@app.command()
+def serve(
+    timezone: Annotated[
+        str | None, typer.Option(help="Time zone of the schedules (IANA name), instead of the one in prefect.yaml.")
+    ] = None,
+) -> None:
+    """Serve the deployments of prefect.yaml (daily and manual) from this process, without a work pool.
+
+    Set PREFECT_API_URL to your server first (`make server` starts one at http://127.0.0.1:4200);
+    then trigger a run from the UI or with `prefect deployment run 'news-pipeline/manual'`.
+    """
+    from newsflow.deployments import serve_deployments
+
+    serve_deployments(timezone=timezone)
+
+
+def dask_task_runner(address: str | None):
+    """Batches on Dask: an existing cluster, or a local one with a worker process per core.
+
+    Dask gives the parallelism, so the stages inside a batch start no worker processes of their own
+    (Dask's worker processes could not start them anyway).
+    """
+    from prefect_dask import DaskTaskRunner
+
+    os.environ.update(NEWSFLOW_LANGUAGE_WORKERS="1", NEWSFLOW_NER_PROCESSES="1")
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": os.cpu_count() or 1, "threads_per_worker": 1, "processes": True})
+
+
 @contextmanager
 def _progress_bar() -> Iterator[None]:
-    """A progress bar per stage, fed by newsflow.progress while the flow runs."""
+    """A progress bar per stage, fed by newsflow.progress while the flow runs, counting over the run's batches."""
     stage_tasks: dict[str, TaskID] = {}
+    earlier: dict[str, tuple[int, int]] = {}  # per stage: items of finished batches, and the last (done, total)
     with Progress(
-        TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:
 
         def update(stage: str, done: int, total: int) -> None:
+            base, (last_done, last_total) = earlier.get(stage, (0, (0, 0)))
+            if done < last_done:  # a new batch started counting
+                base += last_total
+            earlier[stage] = (base, (done, total))
             if stage not in stage_tasks:
                 stage_tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(stage_tasks[stage], completed=done, total=total)
+            bar.update(stage_tasks[stage], completed=base + done, total=base + total)
 
         with progress.listening(update):
             yield

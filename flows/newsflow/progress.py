@@ -21,8 +21,13 @@ def track(items: Sequence[T], stage: str) -> Iterator[T]:
     for done, item in enumerate(items, start=1):
         yield item
         if done % step == 0 or done == total:
-            for listener in list(_listeners):
-                listener(stage, done, total)
+            report(stage, done, total)
+
+
+def report(stage: str, done: int, total: int) -> None:
+    """Tell every listener how far a stage (or the run, as "documents") has come."""
+    for listener in list(_listeners):
+        listener(stage, done, total)
 
 
 @contextmanager

@@ -29,9 +29,10 @@ class RunRecord:
     def of(cls, batch, error: BaseException | None = None) -> "RunRecord":
         """The record of a run that ended with `batch`: completed, or failed with `error`."""
         counts = dict(batch.counts)
+        staged = counts.pop("documents_staged", 0)  # published only if the run completes
         if error is None:
             counts |= {
-                "documents_published": batch.documents.height,
+                "documents_published": staged,
                 "quarantined": batch.quarantine.height,
                 "tables_changed": len(batch.published),
             }

@@ -17,14 +17,22 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", frozen=True)
 
-    source_dir: Path = Field(Path("seeds"), description="Folder of article files (*.txt, searched recursively).")
-    output_dir: Path = Field(Path("output"), description="Folder holding one Delta Lake table per dataset.")
+    source_dir: Path = Field(Path("seeds"), description="Folder of article files; every *.txt under it is read, recursively.")
+    output_dir: Path = Field(
+        Path("output"), description="Folder for the Delta Lake tables, one sub-folder per table (created if missing)."
+    )
     contracts_dir: Path = Field(PROJECT_ROOT / "schemas", description="Table contracts: columns and expectations.")
     boilerplate_rules: Path = Field(
         PACKAGE_DIR / "rules" / "boilerplate.yaml", description="Line rules that remove boilerplate from article bodies."
     )
     full_refresh: bool = Field(
         False, description="Process every file and rewrite the tables, instead of only new and changed files."
+    )
+    batch_size: int = Field(
+        2000,
+        gt=0,
+        description="Files per batch: a run reads, processes and stages this many at a time, so memory does not grow "
+        "with the corpus; larger batches spend less on starting worker processes.",
     )
     lock_wait_seconds: float = Field(
         600, ge=0, description="How long a run waits for another run publishing into the same output folder."

@@ -1,17 +1,16 @@
-"""duplicates: flag exact copies and near copies, against this run and every earlier one.
+"""duplicates: describe each document by what copies and stories are found with (its signature).
 
-Exact copies have the same normalised text (case, whitespace, punctuation and Unicode forms
-removed). Near copies have a word 5-gram Jaccard similarity at or above a threshold: MinHash
-signatures (rensa) put candidate pairs in the same LSH bucket, and each candidate's exact
-Jaccard is computed before it is kept, so no estimate is ever published. Copies are joined
-transitively into groups; every member points to the group's earliest document (first
-ingested, ties by doc_id), so the answer never depends on the order documents were read in.
+Called once per batch, it only reads the batch's documents and returns their rows of the
+`signatures` table in batch.signatures: the hash of the normalised text (case, whitespace,
+punctuation and Unicode forms removed; exact copies share it), the sorted distinct hashes of its
+word 5-grams (shingles), and its story terms. The groups stage, once per run, joins them to
+everything published before and finds the copies and stories with the functions below.
 
-Across runs: the `signatures` table keeps each current document's shingle hashes and text hash.
-A run merges its new and changed documents into that state and recomputes the groups over all
-of it, so publishing a corpus in two runs gives the same groups as publishing it in one.
-Earlier documents whose fields change (a new article bridges two groups) go to
-batch.document_updates.
+Near copies have a word 5-gram Jaccard similarity at or above a threshold: MinHash signatures
+(rensa) of the shingles of distinct texts meet in LSH buckets, and each candidate's exact Jaccard
+is computed before it is kept, so no estimate is ever published. Copies are joined transitively into groups; every
+member points to the group's earliest document (first ingested, ties by doc_id), so the answer
+never depends on the order documents were read in.
 """
 
 import hashlib
@@ -20,77 +19,48 @@ import unicodedata
 
 import numpy as np
 import polars as pl
-from rensa import RMinHash, RMinHashLSH
+from rensa import RMinHash
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from newsflow.batch import Batch
-from newsflow.catalog import conform, load_contract, read_published
+from newsflow.catalog import load_contract
 from newsflow.progress import track
 from newsflow.settings import Settings
+from newsflow.stages.stories import story_terms
 
 SHINGLE_WORDS = 5
-DUPLICATE_FIELDS = ("exact_dup_of", "near_dup_of", "near_dup_similarity")
+# The columns of the signatures table a batch fills; the groups stage fills the others.
+SIGNATURE_COLUMNS = ("doc_id", "ingested_at", "first_seen_at", "title", "text_sha256", "shingles", "story_terms")
 # 32 bands of 4 rows: a pair at Jaccard 0.8 shares a band with probability 1 - (1 - 0.8**4)**32 > 0.9999999;
 # the extra candidates this lets in (about 87% of pairs at 0.5, almost none below 0.3) are verified away.
 MINHASH_PERMUTATIONS = 128
 LSH_BANDS = 32
 MINHASH_SEED = 20230320
+# Documents (or candidate pairs) whose MinHash signatures are computed (compared) at once: bounds their memory.
+MINHASH_ROWS = 10_000
+# A candidate whose MinHash estimate is this far below the threshold is not verified: with 128 permutations the
+# estimate of a pair at Jaccard 0.8 has a standard deviation of about 0.035, and 0.25 is seven of them.
+ESTIMATE_MARGIN = 0.25
 _WORD = re.compile(r"[^\W_]+")
 # Multiplier of the polynomial that folds five word hashes into one shingle hash (an odd 64-bit constant).
 _FOLD = np.uint64(0x9E3779B97F4A7C15)
 
 
 def run(batch: Batch, settings: Settings) -> Batch:
-    documents = batch.documents
-    if documents.is_empty():  # nothing new: the published groups stand
-        return batch
-    state = merged_state(read_published(settings.output_dir, "signatures"), fingerprints(documents), settings)
-    shingles = shingle_arrays(state)
-    pairs = duplicate_pairs(state, shingles, settings.near_duplicate_jaccard)
-    fields = duplicate_fields(state, shingles, pairs)
-    updated_state = state.drop(DUPLICATE_FIELDS).join(fields, on="doc_id", how="left", maintain_order="left")
-
-    batch_ids = documents["doc_id"].implode()
-    in_batch = pl.col("doc_id").is_in(batch_ids)
-    found = pairs.filter(in_batch | pl.col("other_doc_id").is_in(batch_ids))
-    updates = changed_fields(state.filter(~in_batch), updated_state.filter(~in_batch), DUPLICATE_FIELDS)
-    documents = documents.drop(DUPLICATE_FIELDS, strict=False).join(fields, on="doc_id", how="left", maintain_order="left")
-    counts = {
-        "exact_duplicates": documents["exact_dup_of"].is_not_null().sum(),
-        "near_duplicates": documents["near_dup_of"].is_not_null().sum(),
-        "duplicate_pairs": found.height,
-        "earlier_documents_regrouped": updates.height,
-    }
-    return batch.updated(
-        documents=documents,
-        duplicates=found.with_columns(run_id=pl.lit(batch.run_id)),
-        signatures=updated_state,
-        document_updates=updates,
-        counts=counts,
-    )
+    """The signature rows of the batch's documents, in batch.signatures (nothing else is read or changed)."""
+    schema = load_contract(settings.contracts_dir, "signatures").polars_schema(*SIGNATURE_COLUMNS)
+    signatures = signature_rows(batch.documents).cast(schema)
+    return batch.updated(signatures=signatures, counts={"documents_signed": signatures.height})
 
 
-def normalised_words(text: str) -> list[str]:
-    """The words of a text for hashing: Unicode compatibility forms folded, case folded, punctuation dropped."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+def signature_rows(documents: pl.DataFrame) -> pl.DataFrame:
+    """Per document: its text hash, the sorted hashes of its word 5-grams and its story terms.
 
-
-def merged_state(prior: pl.DataFrame | None, fresh: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """The earlier runs' state with this run's documents added or replaced (a changed file), earliest first."""
-    if prior is not None:
-        first_seen = prior.select("doc_id", seen=pl.coalesce("first_seen_at", "ingested_at"))
-        fresh = fresh.join(first_seen, on="doc_id", how="left").with_columns(
-            first_seen_at=pl.coalesce("seen", "first_seen_at")
-        ).drop("seen")
-        fresh = pl.concat([prior.filter(~pl.col("doc_id").is_in(fresh["doc_id"].implode())), fresh], how="diagonal_relaxed")
-    state = pl.from_arrow(conform("signatures", fresh, load_contract(settings.contracts_dir, "signatures")))
-    return state.sort("ingested_at", "doc_id")
-
-
-def fingerprints(documents: pl.DataFrame) -> pl.DataFrame:
-    """Per document: the hash of its normalised text and the sorted hashes of its word 5-grams."""
-    words = [normalised_words(text) for text in track(documents["text"].to_list(), "duplicates")]
+    first_seen_at is the ingestion time until the groups stage finds an earlier one.
+    """
+    texts = documents["text"].to_list()
+    words = [normalised_words(text) for text in track(texts, "duplicates")]
     vocabulary = {word: index for index, word in enumerate(set().union(*words))}
     word_hashes = np.fromiter((_stable_hash(word) for word in vocabulary), np.uint64, len(vocabulary))
     shingles = [
@@ -103,7 +73,13 @@ def fingerprints(documents: pl.DataFrame) -> pl.DataFrame:
             dtype=pl.String,
         ),
         shingles=pl.Series([hashes.view(np.int64) for hashes in shingles], dtype=pl.List(pl.Int64)),
-    )
+        story_terms=pl.Series([story_terms(text) for text in texts], dtype=pl.List(pl.String)),
+    ).select(SIGNATURE_COLUMNS)
+
+
+def normalised_words(text: str) -> list[str]:
+    """The words of a text for hashing: Unicode compatibility forms folded, case folded, punctuation dropped."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 def shingle_hashes(word_hashes: np.ndarray) -> np.ndarray:
@@ -121,93 +97,99 @@ def shingle_hashes(word_hashes: np.ndarray) -> np.ndarray:
     return hashes[np.concatenate(([True], hashes[1:] != hashes[:-1]))]  # np.unique is five times slower here
 
 
-def duplicate_pairs(state: pl.DataFrame, shingles: list[np.ndarray], threshold: float) -> pl.DataFrame:
-    """Every exact and near duplicate pair among the documents of `state` (sorted earliest first).
+class Shingles:
+    """The shingles column of a frame, read in place: one unsigned array per document, without copying the column."""
 
-    doc_id is the later document of the pair and other_doc_id the earlier one.
+    def __init__(self, column: pl.Series):
+        # Polars hands each chunk over to Arrow without a copy (a whole multi-chunk column would be rechunked).
+        self.chunks = []
+        for chunk in column.get_chunks():
+            array = chunk.to_arrow()
+            self.chunks.append((array.values.to_numpy(zero_copy_only=True).view(np.uint64), array.offsets.to_numpy()))
+        self.rows = [values[offsets[i] : offsets[i + 1]] for values, offsets in self.chunks for i in range(len(offsets) - 1)]
+
+    def minhashes(self) -> np.ndarray:
+        """The MinHash signature of every document, one row of MINHASH_PERMUTATIONS unsigned 32-bit values."""
+        parts = []
+        for values, offsets in self.chunks:
+            for start in range(0, len(offsets) - 1, MINHASH_ROWS):
+                bounds = offsets[start : start + MINHASH_ROWS + 1]
+                digests = RMinHash.digest_matrix_from_flat_token_hashes(
+                    values[bounds[0] : bounds[-1]], (bounds - bounds[0]).astype(np.uint64), MINHASH_PERMUTATIONS, MINHASH_SEED
+                )
+                parts.append(np.array(digests.to_rows(), np.uint32).reshape(-1, MINHASH_PERMUTATIONS))
+        return np.concatenate(parts) if parts else np.empty((0, MINHASH_PERMUTATIONS), np.uint32)
+
+    def jaccard(self, a: int, b: int) -> float:
+        first, second = self.rows[a], self.rows[b]
+        if len(first) > len(second):
+            first, second = second, first
+        found = np.searchsorted(second, first)
+        shared = np.count_nonzero(second[np.minimum(found, len(second) - 1)] == first)
+        return shared / (len(first) + len(second) - shared)
+
+
+def candidate_pairs(minhashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (a < b) of `rows` whose MinHash signatures agree on every value of one LSH band.
+
+    The bands are hashed and sorted here: rensa's LSH index answers one sketch object at a time, and
+    building one per document costs more than the whole grouping on 100,000 documents.
     """
-    text_hashes = state["text_sha256"].to_list()
-    pairs = {}
-    groups = state.with_row_index().drop_nulls("text_sha256").group_by("text_sha256").agg("index")["index"]
-    for rows in groups.filter(groups.list.len() > 1):
-        rows = sorted(rows)
-        pairs.update({(a, b): ("exact", 1.0) for i, a in enumerate(rows) for b in rows[i + 1 :]})
-    for a, b in candidate_pairs(shingles, threshold):
-        if (a, b) not in pairs and text_hashes[a] != text_hashes[b]:
-            similarity = jaccard(shingles[a], shingles[b])
-            if similarity >= threshold:
-                pairs[(a, b)] = ("near", similarity)
-    doc_ids = state["doc_id"].to_list()
-    return pl.DataFrame(
-        [(doc_ids[b], doc_ids[a], kind, similarity) for (a, b), (kind, similarity) in sorted(pairs.items())],
-        schema={"doc_id": pl.String, "other_doc_id": pl.String, "kind": pl.String, "similarity": pl.Float64},
-        orient="row",
+    per_band = MINHASH_PERMUTATIONS // LSH_BANDS
+    found = []  # pair a, b as a * count + b
+    for band in range(LSH_BANDS):
+        key = np.zeros(len(rows), np.uint64)
+        with np.errstate(over="ignore"):
+            for value in minhashes[rows, band * per_band : (band + 1) * per_band].T.astype(np.uint64):
+                key = _mix(key * _FOLD + value)
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        firsts, seconds = rows[pairs_within_runs(order, np.flatnonzero(np.diff(key, prepend=~key[:1])))]
+        found.append(np.minimum(firsts, seconds) * len(minhashes) + np.maximum(firsts, seconds))
+    found = np.concatenate(found)
+    found.sort()  # bands find the same pairs again (np.unique is slower here)
+    distinct = np.ones(len(found), bool)
+    distinct[1:] = found[1:] != found[:-1]
+    return np.divmod(found[distinct], max(len(minhashes), 1))
+
+
+def near_pairs(shingles: Shingles, rows: np.ndarray, threshold: float) -> pl.DataFrame:
+    """The pairs of `rows` (row numbers of distinct, non-empty texts) with exact Jaccard at or above `threshold`."""
+    minhashes = shingles.minhashes()
+    firsts, seconds = candidate_pairs(minhashes, rows)
+    estimates = np.concatenate(
+        [np.empty(0)]
+        + [
+            (minhashes[firsts[i : i + MINHASH_ROWS]] == minhashes[seconds[i : i + MINHASH_ROWS]]).mean(axis=1)
+            for i in range(0, len(firsts), MINHASH_ROWS)
+        ]
     )
+    likely = estimates >= threshold - ESTIMATE_MARGIN
+    firsts, seconds = firsts[likely], seconds[likely]
+    similarity = np.fromiter((shingles.jaccard(a, b) for a, b in zip(firsts, seconds)), np.float64, len(firsts))
+    kept = similarity >= threshold
+    return pl.DataFrame({"first": firsts[kept], "second": seconds[kept], "similarity": similarity[kept]})
 
 
-def candidate_pairs(shingles: list[np.ndarray], threshold: float) -> set[tuple[int, int]]:
-    """Index pairs (earlier, later) whose MinHash signatures share an LSH band (the bands, not `threshold`, decide)."""
-    # S8 drops trailing NUL bytes, which keeps distinct hashes distinct, and is far faster than int.to_bytes.
-    tokens = [row.view("S8").tolist() for row in shingles]
-    minhashes = RMinHash.from_token_sets(tokens, num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED)
-    lsh = RMinHashLSH(threshold=threshold, num_perm=MINHASH_PERMUTATIONS, num_bands=LSH_BANDS)
-    with_words = [index for index, row in enumerate(shingles) if len(row)]  # an empty set would match every other
-    lsh.insert_pairs((index, minhashes[index]) for index in with_words)
-    candidates = lsh.query_all([minhashes[index] for index in with_words])
-    return {(min(a, b), max(a, b)) for a, keys in zip(with_words, candidates) for b in keys if a != b}
+def earliest_of_components(rank: np.ndarray, firsts: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """For each node, the node of lowest `rank` in its connected component (edges firsts[k] -- seconds[k])."""
+    count = len(rank)
+    graph = coo_matrix((np.ones(len(firsts), np.int8), (firsts, seconds)), shape=(count, count))
+    _, labels = connected_components(graph, directed=False)
+    by_rank = np.argsort(rank, kind="stable")
+    _, first_of_label = np.unique(labels[by_rank], return_index=True)
+    return by_rank[first_of_label][labels]
 
 
-def duplicate_fields(state: pl.DataFrame, shingles: list[np.ndarray], pairs: pl.DataFrame) -> pl.DataFrame:
-    """exact_dup_of, near_dup_of and near_dup_similarity of every document of `state` (sorted earliest first)."""
-    doc_ids = state["doc_id"].to_list()
-    position = {doc_id: index for index, doc_id in enumerate(doc_ids)}
-    exact_of = _earliest_in_groups(len(doc_ids), pairs.filter(pl.col("kind") == "exact"), position)
-    near_of = _earliest_in_groups(len(doc_ids), pairs, position)
-    return pl.DataFrame(
-        {
-            "doc_id": doc_ids,
-            "exact_dup_of": [doc_ids[e] if e != i else None for i, e in enumerate(exact_of)],
-            "near_dup_of": [doc_ids[n] if n != i else None for i, n in enumerate(near_of)],
-            "near_dup_similarity": [jaccard(shingles[i], shingles[n]) if n != i else None for i, n in enumerate(near_of)],
-        },
-        schema={"doc_id": pl.String, "exact_dup_of": pl.String, "near_dup_of": pl.String, "near_dup_similarity": pl.Float64},
-    )
-
-
-def changed_fields(before: pl.DataFrame, after: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
-    """doc_id and `columns` (their new values) of the rows of `after` where any of them differs from `before`."""
-    joined = after.select("doc_id", *columns).join(
-        before.select("doc_id", *columns), on="doc_id", how="left", suffix="_before"
-    )
-    differs = pl.any_horizontal(pl.col(c).ne_missing(pl.col(f"{c}_before")) for c in columns)
-    return joined.filter(differs).select("doc_id", *columns)
-
-
-def earliest_of_components(count: int, edges: list[tuple[int, int]]) -> np.ndarray:
-    """For each of `count` nodes (numbered earliest first), the lowest-numbered node of its connected component."""
-    if not edges:
-        return np.arange(count)
-    a, b = np.array(edges).T
-    _, labels = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(count, count)), directed=False)
-    earliest = np.full(labels.max() + 1, count)
-    np.minimum.at(earliest, labels, np.arange(count))
-    return earliest[labels]
-
-
-def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    shared = np.intersect1d(a, b, assume_unique=True).size
-    return shared / (a.size + b.size - shared)
-
-
-def _earliest_in_groups(count: int, pairs: pl.DataFrame, position: dict[str, int]) -> np.ndarray:
-    edges = [(position[a], position[b]) for a, b in pairs.select("doc_id", "other_doc_id").iter_rows()]
-    return earliest_of_components(count, edges)
-
-
-def shingle_arrays(state: pl.DataFrame) -> list[np.ndarray]:
-    """The shingles column as one unsigned array per document."""
-    flat = state["shingles"].explode(empty_as_null=False).to_numpy().view(np.uint64)
-    return np.split(flat, np.cumsum(state["shingles"].list.len().to_numpy())[:-1])
+def pairs_within_runs(order: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Every pair inside each run of equal keys, as two rows of `order`'s values (order[starts[k]:starts[k+1]] is a run)."""
+    if not len(order):
+        return np.empty((2, 0), order.dtype)
+    ends = np.repeat(np.append(starts[1:], len(order)), np.diff(np.append(starts, len(order))))
+    later = ends - np.arange(len(order)) - 1  # members after each one in its run
+    first = np.repeat(np.arange(len(order)), later)
+    offset = np.arange(len(first)) - np.repeat(np.cumsum(later) - later, later)
+    return np.stack([order[first], order[first + 1 + offset]])
 
 
 def _stable_hash(word: str) -> int:

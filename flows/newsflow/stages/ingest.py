@@ -16,7 +16,7 @@ from pathlib import Path
 import charset_normalizer
 import polars as pl
 
-from newsflow.batch import Batch
+from newsflow.batch import Batch, Source
 from newsflow.catalog import read_published
 from newsflow.progress import track
 from newsflow.settings import Settings
@@ -49,28 +49,24 @@ class Refused(Exception):
     detail: str = ""
 
 
-def run(batch: Batch, settings: Settings) -> Batch:
-    """Read the new and changed files; skip the unchanged; mark the documents of removed files deleted."""
+def plan(batch: Batch, settings: Settings) -> Batch:
+    """Choose the run's sources: the new and changed files. Quarantine what cannot be read, skip the
+    unchanged, and mark the documents of removed files deleted. Every file is read to hash it; none is kept."""
     source_dir = Path(settings.source_dir)
     files = find_article_files(source_dir)
     previous, live = ({}, {}) if settings.full_refresh else previous_state(settings.output_dir)
-    articles, quarantined, manifest = [], [], {}
-    for path in track(files, "ingest"):
+    sources, quarantined, manifest = [], [], {}
+    for path in track(files, "plan"):
         source_uri = path.relative_to(source_dir).as_posix()
         fingerprint, outcome = examine(path, settings.max_file_bytes)
         manifest[source_uri] = fingerprint
         if previous.get(source_uri) == fingerprint:
             continue
-        ids = {"source_uri": source_uri, "doc_id": doc_id_for(source_uri)}
+        source = Source(path, source_uri, doc_id_for(source_uri))
         if isinstance(outcome, Refused):
-            quarantined.append({"stage": "ingest", **ids, **vars(outcome), "fingerprint": fingerprint})
+            quarantined.append(_refusal(source, outcome, fingerprint))
         else:
-            articles.append({**ids, **outcome})
-    documents = pl.DataFrame(articles, schema=_ARTICLE_SCHEMA).with_columns(
-        ingested_at=pl.lit(batch.started_at, dtype=pl.Datetime("us", "UTC")),
-        run_id=pl.lit(batch.run_id),
-        is_deleted=pl.lit(False),
-    )
+            sources.append(source)
     removed = sorted(uri for uri in live if uri not in manifest)
     counts = {
         "files_seen": len(files),
@@ -82,9 +78,31 @@ def run(batch: Batch, settings: Settings) -> Batch:
     }
     deleted = pl.DataFrame({"doc_id": [live[uri] for uri in removed], "is_deleted": True}) if removed else None
     return replace(
-        batch.updated(documents=documents, counts=counts, quarantined=quarantined, document_updates=deleted),
+        batch.updated(counts=counts, quarantined=quarantined, document_updates=deleted),
+        sources=tuple(sources),
         manifest_sha256=hashlib.sha256("".join(f"{u}\t{f}\n" for u, f in sorted(manifest.items())).encode()).hexdigest(),
     )
+
+
+def run(batch: Batch, settings: Settings) -> Batch:
+    """Read the batch's sources into documents (a file that changed into something unreadable since the plan is quarantined)."""
+    articles, quarantined = [], []
+    for source in track(batch.sources, "ingest"):
+        fingerprint, outcome = examine(source.path, settings.max_file_bytes)
+        if isinstance(outcome, Refused):
+            quarantined.append(_refusal(source, outcome, fingerprint))
+        else:
+            articles.append({"source_uri": source.source_uri, "doc_id": source.doc_id, **outcome})
+    documents = pl.DataFrame(articles, schema=_ARTICLE_SCHEMA).with_columns(
+        ingested_at=pl.lit(batch.started_at, dtype=pl.Datetime("us", "UTC")),
+        run_id=pl.lit(batch.run_id),
+        is_deleted=pl.lit(False),
+    )
+    return batch.updated(documents=documents, counts={"files_quarantined": len(quarantined)}, quarantined=quarantined)
+
+
+def _refusal(source: Source, refused: Refused, fingerprint: str) -> dict:
+    return {"stage": "ingest", "source_uri": source.source_uri, "doc_id": source.doc_id, **vars(refused), "fingerprint": fingerprint}
 
 
 def previous_state(output_dir: Path) -> tuple[dict[str, str], dict[str, str]]:

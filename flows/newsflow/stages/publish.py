@@ -15,10 +15,11 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Field, write_deltalake
 
 from newsflow.batch import Batch
@@ -36,6 +38,10 @@ from newsflow.settings import Settings
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".newsflow.lock"
+STAGING = "_staging"
+SLICE_ROWS = 20_000
+# Tables with rows per document: a run's batches stage them, publish commits them at the end.
+STAGED_TABLES = ("documents", "paragraphs", "entities", "quotes", "quantities")
 
 
 class RunLockTimeout(RuntimeError):
@@ -113,6 +119,42 @@ def recover_interrupted_run(settings: Settings, metadata: dict[str, str]) -> lis
     return sorted(behind)
 
 
+def stage(batch: Batch, settings: Settings) -> Batch:
+    """Park a batch's document tables in the run's staging folder, checked against their contracts;
+    the batch keeps only what the run needs later. publish.run commits them with the run's other tables."""
+    for table in STAGED_TABLES:
+        frame = getattr(batch, table)
+        if frame is not None:
+            folder = staging_dir(settings.output_dir, batch.run_id) / table
+            folder.mkdir(parents=True, exist_ok=True)
+            contract = load_contract(settings.contracts_dir, table)
+            pq.write_table(conform(table, frame, contract), folder / f"part-{batch.index:06d}.parquet")
+    staged = batch.documents.height if batch.documents is not None else 0
+    return replace(batch.updated(counts={"documents_staged": staged}), **dict.fromkeys(STAGED_TABLES))
+
+
+def staged(batch: Batch, settings: Settings) -> Batch:
+    """The run with its staged document tables, as datasets read part by part when they are written."""
+    folder = staging_dir(settings.output_dir, batch.run_id)
+    return replace(
+        batch,
+        **{
+            table: ds.dataset(folder / table, format="parquet", schema=load_contract(settings.contracts_dir, table).arrow_schema)
+            for table in STAGED_TABLES
+            if (folder / table).is_dir()
+        },
+    )
+
+
+def staging_dir(output_dir: Path, run_id: str) -> Path:
+    return Path(output_dir) / STAGING / run_id
+
+
+def discard_staging(output_dir: Path) -> None:
+    """Remove what runs staged (a run's own parts once published, or a killed run's leftovers)."""
+    shutil.rmtree(Path(output_dir) / STAGING, ignore_errors=True)
+
+
 def run(batch: Batch, settings: Settings) -> Batch:
     """Write every table the run changed, each in one commit, and note their new versions in batch.published."""
     return replace(batch, published=publish_tables(batch, settings))
@@ -125,8 +167,8 @@ def publish_tables(batch: Batch, settings: Settings) -> dict[str, int]:
     """
     metadata = commit_metadata(batch)
     before = current_versions(settings.output_dir)
-    frames = {**batch.frames(), "documents": _documents_with_updates(batch, settings)}
-    processed = set(batch.documents["doc_id"]) if batch.documents is not None else set()
+    processed = _doc_ids(batch.documents)
+    frames = {**batch.frames(), "documents": _documents_with_updates(batch, processed, settings)}
     replaced = processed.union(*(u["doc_id"] for u in batch.document_updates))
     written: dict[str, int] = {}
     try:
@@ -143,27 +185,44 @@ def publish_tables(batch: Batch, settings: Settings) -> dict[str, int]:
     return written
 
 
+@dataclass
+class Rows:
+    """Rows to write: record batches matching the contract, streamed, and how many there are."""
+
+    batches: Iterable[pa.RecordBatch]
+    count: int
+
+    @classmethod
+    def of(cls, table: str, data: "pl.DataFrame | pa.Table | ds.Dataset | Rows", contract: Contract) -> "Rows":
+        if isinstance(data, Rows):
+            return data
+        if isinstance(data, ds.Dataset):  # staged parts were checked against the contract when staged
+            return cls(data.to_batches(), data.count_rows())
+        # Checked slice by slice, so a large frame is never converted whole; the first slice is checked
+        # now, so a frame that does not match its contract fails here with its ContractError.
+        first = conform(table, data.slice(0, SLICE_ROWS), contract)
+        rest = (conform(table, data.slice(start, SLICE_ROWS), contract).to_batches() for start in range(SLICE_ROWS, len(data), SLICE_ROWS))
+        return cls(chain(first.to_batches(), chain.from_iterable(rest)), len(data))
+
+
 def write_table(
-    table: str, frame: pl.DataFrame | pa.Table, settings: Settings, metadata: dict[str, str], replaced_ids=()
+    table: str, data: "pl.DataFrame | pa.Table | ds.Dataset | Rows", settings: Settings, metadata: dict[str, str], replaced_ids=()
 ) -> int | None:
     """One commit to one table, as its contract says; returns the new version, or None if nothing changed."""
     contract = load_contract(settings.contracts_dir, table)
-    data = conform(table, frame, contract)
+    rows = Rows.of(table, data, contract)
     path = str(table_path(settings.output_dir, table))
     mode = "overwrite" if settings.full_refresh and contract.write_mode == "replace" else contract.write_mode
     commit = CommitProperties(custom_metadata=metadata)
-    if not DeltaTable.is_deltatable(path):
-        write_deltalake(path, data, mode="overwrite", description=contract.description, commit_properties=commit)
-    elif mode == "overwrite":
-        write_deltalake(path, data, mode="overwrite", schema_mode="overwrite", commit_properties=commit)
-    elif mode == "replace" and _has_rows_of(path, contract, replaced_ids):
-        kept = _rows_not_of(path, contract, replaced_ids)
-        rows = pa.RecordBatchReader.from_batches(contract.arrow_schema, chain(kept, data.to_batches()))
-        write_deltalake(path, rows, mode="overwrite", schema_mode="overwrite", commit_properties=commit)
-    elif data.num_rows:  # append, or replace where no earlier row is replaced
-        write_deltalake(path, data, mode="append", schema_mode="merge", commit_properties=commit)
-    else:
+    if mode == "replace" and _has_rows_of(path, contract, replaced_ids):
+        mode, rows = "overwrite", Rows(chain(_rows_not_of(path, contract, replaced_ids), rows.batches), rows.count)
+    elif mode != "overwrite" and not rows.count:  # appending nothing
         return None
+    reader = pa.RecordBatchReader.from_batches(contract.arrow_schema, rows.batches)
+    if mode == "overwrite":
+        write_deltalake(path, reader, mode="overwrite", schema_mode="overwrite", commit_properties=commit)
+    else:  # append, or replace where no earlier row is replaced
+        write_deltalake(path, reader, mode="append", schema_mode="merge", commit_properties=commit)
     return DeltaTable(path).version()
 
 
@@ -197,18 +256,31 @@ def _rows_not_of(path: str, contract: Contract, ids) -> Iterator[pa.RecordBatch]
     return chain.from_iterable(conform(contract.table, pa.Table.from_batches([b]), contract).to_batches() for b in batches)
 
 
-def _documents_with_updates(batch: Batch, settings: Settings) -> pl.DataFrame | None:
-    """The run's documents plus the earlier documents whose fields the run changed, patched."""
+def _doc_ids(documents: "pl.DataFrame | ds.Dataset | None") -> set[str]:
+    if documents is None:
+        return set()
+    if isinstance(documents, ds.Dataset):
+        return set(documents.to_table(columns=["doc_id"]).column("doc_id").to_pylist())
+    return set(documents["doc_id"])
+
+
+def _documents_with_updates(batch: Batch, processed: set[str], settings: Settings) -> "Rows | pl.DataFrame | ds.Dataset | None":
+    """The run's documents plus the earlier documents whose fields the run changed, all patched, streamed."""
     if not batch.document_updates:
         return batch.documents
-    processed = set(batch.documents["doc_id"])
+    contract = load_contract(settings.contracts_dir, "documents")
     ids = set().union(*(u["doc_id"] for u in batch.document_updates)) - processed
     dataset = _files(str(table_path(settings.output_dir, "documents")))
-    earlier = pl.from_arrow(dataset.to_table(filter=pc.field("doc_id").isin(pa.array(sorted(ids), pa.string()))))
-    rows = pl.concat([batch.documents, earlier], how="diagonal_relaxed")
-    for update in batch.document_updates:
-        rows = rows.update(update, on="doc_id", include_nulls=True)
-    return rows
+    earlier = dataset.to_table(filter=pc.field("doc_id").isin(pa.array(sorted(ids), pa.string())))
+    run = Rows.of("documents", batch.documents, contract) if batch.documents is not None else Rows([], 0)
+
+    def patched(part: pa.RecordBatch | pa.Table) -> list[pa.RecordBatch]:
+        rows = pl.from_arrow(part)
+        for update in batch.document_updates:
+            rows = rows.update(update, on="doc_id", include_nulls=True)
+        return conform("documents", rows, contract).to_batches()
+
+    return Rows(chain.from_iterable(map(patched, chain(run.batches, [earlier]))), run.count + earlier.num_rows)
 
 
 def _restore(output_dir: Path, versions: dict[str, int], metadata: dict[str, str]) -> None:

@@ -1,16 +1,15 @@
-"""stories: give articles that report the same event, in different words, the same story_id.
+"""stories: what tells that articles report the same event in different words, and how they are grouped.
 
 Rewrites of one wire story share few phrases but the same names and numbers: people,
 places, organisations, figures. Each article is described by those terms (capitalised words
 that the article never writes in lower case, pairs of adjacent ones, and numbers), weighted
 by TF-IDF over every current document and compared by cosine similarity. Stories are
-average-linkage clusters cut at a threshold (a setting, calibrated in bench/bench_stories.py),
-with near and exact copies always together; a story's id is the doc_id of its earliest
-document, so it survives later runs unless an earlier article joins it.
+average-linkage clusters cut at a threshold (a setting, calibrated in bench/bench_stories.py).
 
-Like duplicates, the stage recomputes the grouping over the whole state (signatures table),
-so two runs give the stories of one; earlier documents whose story changes go to
-batch.document_updates.
+The duplicates stage takes each article's terms (story_terms) as it reads it; the groups stage
+clusters all current documents once per run with the functions here. Similar pairs come from a
+sparse product computed a block of rows at a time and thresholded at once, so no N x N matrix is
+ever held; clustering then runs inside each connected group of similar articles.
 """
 
 import re
@@ -18,18 +17,24 @@ import re
 import numpy as np
 import polars as pl
 from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
-
-from newsflow.batch import Batch
-from newsflow.progress import track
-from newsflow.settings import Settings
-from newsflow.stages.duplicates import changed_fields, earliest_of_components
 
 # Document frequencies are smoothed as if the corpus also held this many articles without the term, so a
 # small corpus does not make every shared name look common (seeds alone vs. among 2,225 BBC articles).
 BACKGROUND_DOCUMENTS = 200
+# Pairs of articles compared through a shared term, per article. A term in df articles costs df**2 comparisons,
+# so the most frequent terms are left out until the total fits: bbc-news needs 2,500 per article (nothing is
+# left out); 100,000 articles made from it by copying each one 45 times with edits would need 133,000, and leave
+# out the 629 terms (of 237,195) found in over 791 articles (Mr, UK, Blair), which alone never make a story.
+COMPARISONS_PER_DOCUMENT = 5000
+# Products of the similarity product computed at once (a block of rows): bounds its memory to about 50 MB.
+BLOCK_PRODUCTS = 4_000_000
+# Documents clustered at once: their dense similarities take MAX_GROUP**2 * 8 bytes (32 MB). The largest group
+# of bbc-news holds 82 documents; larger groups are split at a stricter similarity, SPLIT_STEP at a time.
+MAX_GROUP = 2000
+SPLIT_STEP = 0.05
 # Putin’s is the name Putin; 30,000 and 8.1 are one number each.
 _NUMBER = r"\d+(?:[.,]\d+)*"
 _CAPITALISED = r"[^\W\d_a-z][^\W_]*(?:[’'-](?!s\b)[^\W_]+)*"
@@ -37,35 +42,6 @@ _WORD = re.compile(r"[^\W\d_]+(?:[’'-](?!s\b)[^\W\d_]+)*")
 _NAMES_OR_NUMBER = re.compile(rf"{_NUMBER}|{_CAPITALISED}(?: {_CAPITALISED})*")
 # A capitalised word after a word, a comma or a parenthesis: not the first word of a sentence.
 _INSIDE_SENTENCE = re.compile(rf"(?: (?<=[\w,;] )|\()({_CAPITALISED})")
-
-
-def run(batch: Batch, settings: Settings) -> Batch:
-    documents = batch.documents
-    if documents.is_empty():  # nothing new: the published stories stand
-        return batch
-    if batch.signatures is None:
-        raise ValueError("the stories stage needs the signatures the duplicates stage builds: run duplicates first")
-    terms = pl.DataFrame(
-        {
-            "doc_id": documents["doc_id"],
-            "story_terms": [story_terms(text) for text in track(documents["text"].to_list(), "stories")],
-        },
-        schema={"doc_id": pl.String, "story_terms": pl.List(pl.String)},
-    )
-    state = batch.signatures.update(terms, on="doc_id")  # the duplicates stage has added this run's rows
-    story_ids = assign_stories(state, settings.story_similarity)
-    updated_state = state.drop("story_id").join(story_ids, on="doc_id", how="left", maintain_order="left")
-
-    in_batch = pl.col("doc_id").is_in(documents["doc_id"].implode())
-    moved = changed_fields(state.filter(~in_batch), updated_state.filter(~in_batch), ("story_id",))
-    stories = story_rows(updated_state)
-    return batch.updated(
-        documents=documents.drop("story_id", strict=False).join(story_ids, on="doc_id", how="left", maintain_order="left"),
-        signatures=updated_state,
-        stories=stories,
-        document_updates=moved,
-        counts={"stories": stories.height, "earlier_documents_moved_story": moved.height},
-    )
 
 
 def story_terms(text: str) -> list[str]:
@@ -92,63 +68,103 @@ def story_terms(text: str) -> list[str]:
     return terms
 
 
-def similarity_matrix(terms: list[list[str]]) -> csr_matrix:
-    """Cosine similarities between documents' TF-IDF weighted story terms (sparse, diagonal included)."""
-    counts = (
-        pl.DataFrame({"doc": np.arange(len(terms)), "term": terms}, schema={"doc": pl.Int64, "term": pl.List(pl.String)})
-        .explode("term", empty_as_null=False)
-        .group_by("doc", "term")
-        .len()
-    )
-    corpus_size = len(terms) + BACKGROUND_DOCUMENTS
-    weights = counts.with_columns(
-        column=pl.col("term").rank("dense").cast(pl.Int64) - 1,
-        weight=(1 + pl.col("len").log()) * ((1 + corpus_size) / (1 + pl.len().over("term"))).log(),
-    ).with_columns(weight=pl.col("weight") / (pl.col("weight") ** 2).sum().sqrt().over("doc"))
-    vectors = csr_matrix(
-        (weights["weight"].to_numpy(), (weights["doc"].to_numpy(), weights["column"].to_numpy())),
-        shape=(len(terms), max(weights["column"].max() or 0, 0) + 1),
-    )
-    return vectors @ vectors.T
+def term_vectors(terms: pl.Series) -> csr_matrix:
+    """Each document's TF-IDF weighted story terms as a row of unit length, the too frequent terms left out.
+
+    Terms are told apart by a 64-bit hash; only equal terms must meet, within one call.
+    """
+    count = len(terms)
+    hashes = terms.list.eval(pl.element().hash())
+    docs = np.repeat(np.arange(count, dtype=np.int32), hashes.list.len().fill_null(0).to_numpy())
+    hashes = hashes.explode(empty_as_null=False).drop_nulls().to_numpy()
+    order = np.argsort(hashes, kind="stable")  # by term, each term's documents in order
+    hashes, docs = hashes[order], docs[order]
+    del order
+    new_term = np.concatenate(([True], hashes[1:] != hashes[:-1])) if len(hashes) else np.zeros(0, bool)
+    del hashes
+    entries = np.flatnonzero(new_term | np.concatenate(([True], docs[1:] != docs[:-1])))  # a term's first time in a document
+    tf = np.diff(entries, append=len(docs))
+    docs, new_term = docs[entries], new_term[entries]
+    del entries
+    df = np.diff(np.flatnonzero(new_term), append=len(docs))
+    kept = np.repeat(df <= comparable_frequency(df, count), df)
+    weights = np.where(kept, (1 + np.log(tf)) * np.repeat(np.log((1 + count + BACKGROUND_DOCUMENTS) / (1 + df)), df), 0)
+    norms = np.sqrt(np.bincount(docs, weights=weights**2, minlength=count))
+    vectors = csc_matrix((weights / np.where(norms[docs] > 0, norms[docs], 1), docs, np.append(0, np.cumsum(df))), shape=(count, len(df)))
+    vectors.eliminate_zeros()
+    return vectors.tocsr()
 
 
-def assign_stories(state: pl.DataFrame, threshold: float) -> pl.DataFrame:
-    """story_id of every document of `state`: the doc_id of its story's first-seen document."""
-    state = state.sort("first_seen_at", "doc_id")
-    doc_ids = state["doc_id"].to_list()
-    similarity = similarity_matrix(state["story_terms"].fill_null([]).to_list())
-    position = {doc_id: index for index, doc_id in enumerate(doc_ids)}
-    copies = state.drop_nulls("near_dup_of").select("doc_id", "near_dup_of").iter_rows()
-    edges = story_edges(similarity, doc_ids, threshold) + [(position[copy], position[original]) for copy, original in copies]
-    earliest = earliest_of_components(len(doc_ids), edges)
-    return pl.DataFrame(
-        {"doc_id": doc_ids, "story_id": [doc_ids[e] for e in earliest]}, schema={"doc_id": pl.String, "story_id": pl.String}
-    )
+def comparable_frequency(df: np.ndarray, count: int) -> int:
+    """The highest document frequency a term may have to be compared on (see COMPARISONS_PER_DOCUMENT)."""
+    frequencies, terms = np.unique(df, return_counts=True)
+    comparisons = np.cumsum(terms * frequencies.astype(np.float64) ** 2)
+    within = frequencies[comparisons <= COMPARISONS_PER_DOCUMENT * count]
+    return int(within[-1]) if len(within) else 0
 
 
-def story_edges(similarity: csr_matrix, doc_ids: list[str], threshold: float) -> list[tuple[int, int]]:
-    """Pairs of documents that end up in the same average-linkage cluster cut at `threshold`.
+def similar_pairs(vectors: csr_matrix, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of documents whose cosine similarity is at or above `threshold`, and that similarity.
+
+    The product is computed a block of rows at a time, each block holding at most BLOCK_PRODUCTS products.
+    """
+    firsts, seconds, similarities = [np.empty(0, np.int32)], [np.empty(0, np.int32)], [np.empty(0)]
+    transposed = vectors.T.tocsr()
+    products = np.cumsum(vectors.astype(bool) @ np.diff(transposed.indptr))  # of the rows up to each one
+    start = 0
+    while start < vectors.shape[0]:
+        done = products[start - 1] if start else 0
+        end = max(start + 1, np.searchsorted(products, done + BLOCK_PRODUCTS, "right"))
+        block = vectors[start:end] @ transposed
+        kept = np.flatnonzero(block.data >= threshold)
+        rows = (np.searchsorted(block.indptr, kept, "right") - 1 + start).astype(np.int32)
+        upper = block.indices[kept] > rows
+        firsts.append(rows[upper])
+        seconds.append(block.indices[kept][upper].astype(np.int32))
+        similarities.append(block.data[kept][upper])
+        start = end
+    return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(similarities)
+
+
+def linked_groups(count: int, pairs: tuple[np.ndarray, np.ndarray, np.ndarray], level: float) -> list[np.ndarray]:
+    """The groups of two or more documents (of `count`) that pairs at or above `level` link together.
+
+    A group too large to cluster at once is split by its pairs at a stricter level, step by step:
+    the large groups are chains of related events (a campaign, a market), not one story.
+    """
+    firsts, seconds, similarities = pairs
+    graph = coo_matrix((np.ones(len(firsts), np.int8), (firsts, seconds)), shape=(count, count))
+    _, labels = connected_components(graph, directed=False)
+    sizes = np.bincount(labels)
+    grouped = np.flatnonzero((sizes[labels] >= 2) & (sizes[labels] <= MAX_GROUP))
+    grouped = grouped[np.argsort(labels[grouped], kind="stable")]
+    groups = np.split(grouped, np.flatnonzero(np.diff(labels[grouped])) + 1) if len(grouped) else []
+    for label in np.flatnonzero(sizes > MAX_GROUP):
+        inside = (labels[firsts] == label) & (similarities >= level + SPLIT_STEP)
+        groups += linked_groups(count, (firsts[inside], seconds[inside], similarities[inside]), level + SPLIT_STEP)
+    return groups
+
+
+def story_edges(vectors: csr_matrix, doc_ids: list[str], threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (first of its story, document) of documents in the same average-linkage cluster cut at `threshold`.
 
     Average linkage (a cluster joins another when their documents are, on average, at least
     `threshold` similar) keeps a chain of related articles (one campaign, day after day) from
     becoming one story, as single linkage would. Only documents linked by some pair at or above
-    the threshold can meet, so the clustering runs inside those small groups, each in doc_id
-    order: the result depends on the documents, not on the order they arrived in.
+    the threshold can meet, so the clustering runs inside those groups, each in doc_id order:
+    the result depends on the documents, not on the order they arrived in.
     """
-    _, groups = connected_components(similarity >= threshold, directed=False)
-    order = np.argsort(groups, kind="stable")
-    edges = []
-    for members in np.split(order, np.cumsum(np.bincount(groups))[:-1]):
-        if len(members) < 2:
-            continue
-        members = sorted(members.tolist(), key=doc_ids.__getitem__)
-        distances = np.clip(1 - similarity[members][:, members].toarray(), 0, None)
+    heads, members_of = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    for members in linked_groups(len(doc_ids), similar_pairs(vectors, threshold), threshold):
+        members = np.array(sorted(members.tolist(), key=doc_ids.__getitem__))
+        group = vectors[members]
+        distances = np.clip(1 - (group @ group.T).toarray(), 0, None)
         np.fill_diagonal(distances, 0)
-        tree = linkage(squareform(distances, checks=False), method="average")
-        clusters = fcluster(tree, 1 - threshold, criterion="distance")
-        first = {}
-        edges += [(first.setdefault(cluster, member), member) for member, cluster in zip(members, clusters)]
-    return edges
+        clusters = fcluster(linkage(squareform(distances, checks=False), method="average"), 1 - threshold, criterion="distance")
+        _, first, cluster_of = np.unique(clusters, return_index=True, return_inverse=True)
+        heads.append(members[first][cluster_of])
+        members_of.append(members)
+    return np.concatenate(heads), np.concatenate(members_of)
 
 
 def story_rows(state: pl.DataFrame) -> pl.DataFrame:

@@ -11,10 +11,13 @@ the file-backed GX project at settings.gx_dir, which also holds the Data Docs.
 Great Expectations takes seconds to import, so it is imported here, inside the functions only.
 """
 
+import fcntl
 import json
 import os
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -99,6 +102,23 @@ class TableCheck:
 
 
 def run(batch: Batch, settings: Settings) -> Batch:
+    # The GX project is files: batches validated side by side (on Dask) take turns with it.
+    with exclusive(Path(settings.gx_dir)):
+        return _run(batch, settings)
+
+
+@contextmanager
+def exclusive(gx_dir: Path) -> Iterator[None]:
+    gx_dir.mkdir(parents=True, exist_ok=True)
+    with open(gx_dir / ".newsflow.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _run(batch: Batch, settings: Settings) -> Batch:
     started = time.perf_counter()
     context = gx_context(settings.gx_dir)
     source = context.data_sources.add_or_update_pandas("newsflow")
@@ -238,7 +258,8 @@ def validation_frame(frame: pl.DataFrame, contract: Contract, batch: Batch, sett
 def document_columns(names: list[str], batch: Batch, settings: Settings) -> pl.DataFrame:
     """doc_id and the named documents columns (documents.n_chars, ...) of this run's and earlier documents."""
     columns = [name.removeprefix(DOCUMENT_COLUMN_PREFIX) for name in names]
-    frames = [f for f in (batch.documents, read_published(settings.output_dir, "documents")) if f is not None]
+    published = read_published(settings.output_dir, "documents", ["doc_id", *columns])
+    frames = [f for f in (batch.documents, published) if f is not None]
     try:
         documents = pl.concat([f.select("doc_id", *columns) for f in frames]).unique("doc_id", keep="first", maintain_order=True)
     except pl.exceptions.ColumnNotFoundError as error:
@@ -351,6 +372,25 @@ def validation_summary(checks, data_docs: Path, seconds: float) -> dict:
         "failures": [o.summary() for o in outcomes if o.failed],
         "data_docs": str(data_docs),
         "seconds": round(seconds, 2),
+    }
+
+
+def combine(summary: dict | None, more: dict | None) -> dict | None:
+    """One summary for a run whose tables were validated in several calls (its batches, then its groups)."""
+    if summary is None or more is None:
+        return summary or more
+    suites = {table: dict(counts) for table, counts in summary["suites"].items()}
+    for table, counts in more["suites"].items():
+        totals = suites.setdefault(table, dict.fromkeys(counts, 0))
+        for key, value in counts.items():
+            totals[key] += value
+    return {
+        "success": summary["success"] and more["success"],
+        "suites": suites,
+        "expectations_evaluated": summary["expectations_evaluated"] + more["expectations_evaluated"],
+        "failures": summary["failures"] + more["failures"],
+        "data_docs": more["data_docs"],
+        "seconds": round(summary["seconds"] + more["seconds"], 2),
     }
 
 

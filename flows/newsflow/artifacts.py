@@ -1,0 +1,106 @@
+"""What a person sees of a run in the Prefect UI: its progress, a summary, the quarantined
+items and a link to the Data Docs. Orchestration only: stages never import this module."""
+
+import time
+from pathlib import Path
+
+import polars as pl
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+
+from newsflow.batch import Batch
+from newsflow.catalog import read_published
+from newsflow.runs import RunRecord
+
+# Keys group each kind of artifact across runs in the UI (lowercase letters, digits and dashes).
+SUMMARY_KEY, QUARANTINE_KEY, DATA_DOCS_KEY, PROGRESS_KEY = (
+    "news-pipeline-summary",
+    "news-pipeline-quarantine",
+    "news-pipeline-data-docs",
+    "news-pipeline-progress",
+)
+_MAX_DETAIL_CHARS = 200
+
+
+class ProgressArtifact:
+    """A progress artifact: the share of the run's documents processed, and the stage at work.
+
+    Updated at most every second (each update is an API call)."""
+
+    def __init__(self):
+        self.artifact_id = create_progress_artifact(0.0, key=PROGRESS_KEY, description="planning")
+        self.percent = 0.0
+        self.last_update = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == "documents":
+            self.percent = round(100 * done / max(total, 1), 1)
+        if time.monotonic() - self.last_update < 1 and not (stage == "documents" and done == total):
+            return
+        self.last_update = time.monotonic()
+        update_progress_artifact(self.artifact_id, self.percent, description=f"{stage}: {done} of {total}")
+
+
+def publish_run_artifacts(record: RunRecord, batch: Batch, output_dir: Path) -> None:
+    """The run's summary, its quarantined items and, once validation ran, the Data Docs link."""
+    create_markdown_artifact(summary_markdown(record, batch, output_dir), key=SUMMARY_KEY, description=f"run {record.run_id}")
+    rows = batch.quarantine.select("stage", "source_uri", "doc_id", "code", "reason", "detail").with_columns(
+        pl.col("detail").str.slice(0, _MAX_DETAIL_CHARS)
+    )
+    create_table_artifact(rows.to_dicts(), key=QUARANTINE_KEY, description=f"{rows.height} item(s) quarantined by run {record.run_id}")
+    if record.validation:
+        create_link_artifact(
+            Path(record.validation["data_docs"]).as_uri(),
+            link_text="Great Expectations Data Docs",
+            key=DATA_DOCS_KEY,
+            description=f"validation results of run {record.run_id}",
+        )
+
+
+def summary_markdown(record: RunRecord, batch: Batch, output_dir: Path) -> str:
+    counts = record.counts
+    lines = [f"# news-pipeline run `{record.run_id}`: {record.status}", ""]
+    if record.error:
+        lines += [f"**Error:** {record.error}", ""]
+    files = [counts.get(f"files_{kind}", 0) for kind in ("seen", "new", "changed", "unchanged", "removed")]
+    lines += [
+        "## Files",
+        "",
+        "| seen | new | changed | unchanged | removed | quarantined |",
+        "|---|---|---|---|---|---|",
+        "| " + " | ".join(map(str, [*files, batch.quarantine.height])) + " |",
+    ]
+    languages = read_published(output_dir, "documents", ["lang"], where=pl.col("run_id") == record.run_id)
+    if languages is not None and not languages.is_empty() and record.status == "completed":
+        counted = languages["lang"].value_counts(sort=True).iter_rows()
+        lines += ["", "## Languages of the documents published", "", ", ".join(f"{lang}: {n}" for lang, n in counted)]
+    lines += [
+        "",
+        "## Duplicates and stories",
+        "",
+        f"{counts.get('exact_duplicates', 0)} exact and {counts.get('near_duplicates', 0)} near duplicates "
+        f"({counts.get('duplicate_pairs', 0)} pairs); {counts.get('stories', 0)} stories.",
+    ]
+    if record.validation:
+        validation = record.validation
+        lines += [
+            "",
+            "## Validation",
+            "",
+            f"{validation['expectations_evaluated']} expectations evaluated, {len(validation['failures'])} failed; "
+            f"{counts.get('rows_failed_validation', 0)} row(s) quarantined. "
+            f"Data Docs: `{validation['data_docs']}`",
+        ]
+        lines += [f"- {f['table']}: `{f['expectation']}` on {', '.join(f['columns'])}" for f in validation["failures"]]
+    lines += ["", "## Tables", "", "| table | version | changed by this run |", "|---|---|---|"]
+    lines += [
+        f"| {table} | {version} | {'yes' if table in batch.published or table == 'runs' else ''} |"
+        for table, version in record.table_versions.items()
+    ]
+    lines += ["", "## Stage seconds", "", ", ".join(f"{stage}: {s:.2f}" for stage, s in record.stage_seconds.items())]
+    return "\n".join(lines) + "\n"

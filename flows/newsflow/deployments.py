@@ -1,0 +1,41 @@
+"""The deployments of prefect.yaml, served from one process by `newsflow serve`.
+
+prefect.yaml is the one place that defines them: `prefect deploy --all` reads it for work
+pools, and this module reads the same names, descriptions, parameters and schedules.
+"""
+
+from pathlib import Path
+
+import yaml
+from prefect import serve
+from prefect.schedules import Cron
+
+from newsflow.pipeline import news_pipeline
+from newsflow.settings import PROJECT_ROOT
+
+PREFECT_FILE = PROJECT_ROOT / "prefect.yaml"
+
+
+def deployment_specs(prefect_file: Path = PREFECT_FILE, timezone: str | None = None) -> list[dict]:
+    """Keyword arguments of Flow.to_deployment for every deployment in the file (the timezone may be overridden)."""
+    specs = []
+    for deployment in yaml.safe_load(prefect_file.read_text(encoding="utf-8"))["deployments"]:
+        schedules = [
+            Cron(schedule["cron"], timezone=timezone or schedule.get("timezone"))
+            for schedule in deployment.get("schedules") or ()
+        ]
+        specs.append(
+            {
+                "name": deployment["name"],
+                "description": deployment.get("description"),
+                "parameters": deployment.get("parameters") or {},
+                "tags": deployment.get("tags") or [],
+                "schedules": schedules,
+            }
+        )
+    return specs
+
+
+def serve_deployments(prefect_file: Path = PREFECT_FILE, timezone: str | None = None) -> None:
+    """Register the deployments and run their flow runs from this process until interrupted."""
+    serve(*(news_pipeline.to_deployment(**spec) for spec in deployment_specs(prefect_file, timezone)))

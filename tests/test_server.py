@@ -1,0 +1,148 @@
+"""Scheduling as a user meets it: a real Prefect server, `newsflow serve`, `prefect deployment run`."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from conftest import PROJECT_ROOT, SEEDS
+
+from newsflow.artifacts import DATA_DOCS_KEY, PROGRESS_KEY, QUARANTINE_KEY, SUMMARY_KEY
+from newsflow.deployments import deployment_specs
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Background:
+    """A command in its own process group, ended with everything it started."""
+
+    def __init__(self, command: list[str], env: dict, log: Path):
+        self.log = log
+        with log.open("w") as out:
+            self.process = subprocess.Popen(
+                command, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def wait_for(check, what: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"{what} not ready after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A Prefect server on a free port with a private home, and `newsflow serve` reporting to it."""
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api}
+    server = Background([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, home / "server.log")
+    serve = None
+    try:
+        wait_for(lambda: urllib.request.urlopen(f"{api}/health", timeout=2).read() == b"true", "server", 120, server.log)
+        serve = Background([str(BIN / "newsflow"), "serve"], env, home / "serve.log")
+        wait_for(lambda: read_deployment(env, "news-pipeline/manual"), "deployments", 120, serve.log)
+        yield env
+    finally:
+        for process in filter(None, (serve, server)):
+            process.stop()
+
+
+def prefect(env: dict, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "prefect"), *args], env={**env, "COLUMNS": "250"}, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@contextlib.contextmanager
+def api_client(env: dict):
+    """A client of the test's server (this process's own Prefect settings point elsewhere)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+        yield client
+
+
+def read_deployment(env: dict, name: str):
+    with api_client(env) as client:
+        return client.read_deployment_by_name(name)
+
+
+def latest_flow_run(env: dict):
+    with api_client(env) as client:
+        (run,) = client.read_flow_runs(limit=1, sort="EXPECTED_START_TIME_DESC")
+        artifacts = client.read_artifacts()
+    return run, {a.key for a in artifacts if a.flow_run_id == run.id}
+
+
+def test_triggering_the_manual_deployment_runs_the_pipeline_with_its_artifacts(served, tmp_path):
+    output = tmp_path / "out"
+    triggered = prefect(
+        served, "deployment", "run", "news-pipeline/manual",
+        "--param", f"source={SEEDS}", "--param", f"output={output}", "--watch", "--watch-timeout", "150",
+        timeout=180,
+    )
+    assert triggered.returncode == 0 and "Completed" in triggered.stdout, triggered.stdout + triggered.stderr
+    run, artifact_keys = latest_flow_run(served)
+    assert run.state.is_completed() and run.parameters["output"] == str(output)
+    assert {SUMMARY_KEY, QUARANTINE_KEY, DATA_DOCS_KEY, PROGRESS_KEY} <= artifact_keys
+    assert pl.read_delta(str(output / "documents")).height == 5
+    runs = pl.read_delta(str(output / "runs"))
+    assert runs["flow_run_id"].to_list() == [str(run.id)]
+
+
+def test_a_missing_source_folder_fails_the_run_with_a_clear_message(served, tmp_path):
+    triggered = prefect(
+        served, "deployment", "run", "news-pipeline/manual",
+        "--param", f"source={tmp_path / 'missing'}", "--param", f"output={tmp_path / 'out'}", "--watch",
+        timeout=180,
+    )
+    assert "Failed" in triggered.stdout
+    run, _ = latest_flow_run(served)
+    assert run.state.is_failed()
+    assert f"source folder {tmp_path / 'missing'} does not exist" in run.state.message
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_daily_deployment_has_its_cron_schedule(served):
+    daily = read_deployment(served, "news-pipeline/daily")
+    spec = next(d for d in yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"] if d["name"] == "daily")
+    (schedule,) = daily.schedules
+    assert schedule.schedule.cron == spec["schedules"][0]["cron"] == "0 6 * * *"
+    assert schedule.schedule.timezone == "UTC" and schedule.active
+    assert daily.parameters == {"source": "seeds", "output": "output", "full_refresh": False}
+
+
+def test_serve_builds_the_deployments_of_prefect_yaml_with_an_overridable_time_zone():
+    specs = {spec["name"]: spec for spec in deployment_specs(timezone="Europe/London")}
+    assert sorted(specs) == ["daily", "manual"]
+    assert specs["daily"]["schedules"][0].timezone == "Europe/London" and specs["manual"]["schedules"] == []
