@@ -12,7 +12,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: setup run test server serve docs lock clean-output
+.PHONY: setup run test bench server serve docs lock clean-output
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The benchmark suite (bench/run_benchmarks.py --help); e.g. make bench BENCH_ARGS="--skip-synthetic".
+bench: $(STAMP)
+	$(BIN)/python bench/run_benchmarks.py $(BENCH_ARGS)
 
 # A local Prefect server and UI at http://127.0.0.1:4200 (its database lives in .prefect/).
 server: $(STAMP)

@@ -4,63 +4,32 @@
 
 The ground truth is every pair of documents whose word 5-gram Jaccard similarity is at least
 the threshold, computed exactly here on the shingles themselves (no hashing, no MinHash).
-An all-pairs similarity join with prefix filtering finds them without comparing all 2.5
-million pairs: with shingles in a global order (rarest first), two sets with Jaccard >= t
-must share a shingle among the first |S| - ceil(t |S|) + 1 of each, so only pairs sharing
-such a prefix shingle are compared. Exact copies (Jaccard 1) are pairs like any other: the
+An all-pairs similarity join with prefix filtering (benchlib.similar_pairs) finds them
+without comparing all 2.5 million pairs. Exact copies (Jaccard 1) are pairs like any other: the
 stage reports them as kind exact, the benchmark counts them in both the truth and the found
 pairs, and prints them apart too.
 """
 
-import math
 import os
 import statistics
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 
-from newsflow.batch import Batch
-from newsflow.settings import PROJECT_ROOT, Settings
-from newsflow.stages import clean, duplicates, groups, ingest, stories
+from benchlib import BBC_NEWS, cleaned_batch, corpus_missing, shingle_set, similar_pairs
+
+from newsflow.settings import Settings
+from newsflow.stages import duplicates, groups, stories
 
 RUNS = 5
 
 
-def shingle_sets(texts: list[str]) -> list[frozenset[tuple[str, ...]]]:
-    """Word 5-grams of the stage's normalised words (a shorter text is one shingle of all its words)."""
-    sets = []
-    for text in texts:
-        words = duplicates.normalised_words(text)
-        size = duplicates.SHINGLE_WORDS
-        sets.append(frozenset(tuple(words[i : i + size]) for i in range(max(len(words) - size + 1, 1))) if words else frozenset())
-    return sets
-
-
-def similar_pairs(sets: list[frozenset], threshold: float) -> dict[tuple[int, int], float]:
-    """Every pair (i < j) with Jaccard >= threshold, exactly, by prefix filtering then verification."""
-    frequency = Counter(shingle for shingles in sets for shingle in shingles)
-    index, candidates = defaultdict(list), set()
-    for doc, shingles in enumerate(sets):
-        ordered = sorted(shingles, key=lambda shingle: (frequency[shingle], shingle))
-        for shingle in ordered[: len(ordered) - math.ceil(threshold * len(ordered)) + 1]:
-            candidates.update((other, doc) for other in index[shingle])
-            index[shingle].append(doc)
-    pairs = {}
-    for a, b in candidates:
-        similarity = len(sets[a] & sets[b]) / len(sets[a] | sets[b])
-        if similarity >= threshold:
-            pairs[(a, b)] = similarity
-    return pairs
-
-
 def main(corpus: Path) -> None:
-    if not corpus.is_dir():
-        sys.exit(f"corpus not found at {corpus}: pass its folder (see ../shared/corpora/bbc-news)")
+    if corpus_missing(corpus):
+        return
     settings = Settings(source_dir=corpus, output_dir=Path(tempfile.mkdtemp(prefix="bench-duplicates-")))
-    batch = clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
+    batch = cleaned_batch(settings)
     threshold = settings.near_duplicate_jaccard
 
     texts = batch.documents["text"].to_list()
@@ -84,7 +53,7 @@ def main(corpus: Path) -> None:
     }
 
     started = time.perf_counter()
-    truth = similar_pairs(shingle_sets(batch.documents["text"].to_list()), threshold)
+    truth = similar_pairs([shingle_set(text) for text in batch.documents["text"]], threshold)
     truth_seconds = time.perf_counter() - started
     hits = len(found.keys() & truth.keys())
     precision, recall = hits / len(found), hits / len(truth)
@@ -115,4 +84,4 @@ def main(corpus: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else PROJECT_ROOT.parent / "shared" / "corpora" / "bbc-news")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else BBC_NEWS)

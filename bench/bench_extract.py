@@ -12,17 +12,15 @@ shared: the two are measured in alternation and the best round of each is compar
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from newsflow.batch import Batch
-from newsflow.settings import PROJECT_ROOT, Settings
-from newsflow.stages import clean, extract, ingest
-from newsflow.stages.extract.entities import TAGGING_PIPES, load_model
+from benchlib import BBC_NEWS, bare_ner, cleaned_batch, corpus_missing
 
-DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpora" / "bbc-news"
+from newsflow.settings import Settings
+from newsflow.stages import extract
+
 REQUIRED_SHARE = 0.8
 # Measured when the anchor was set (NER only, bbc-news, idle machine).
 ANCHORS = {1: 19.0, 2: 26.0}
@@ -30,29 +28,26 @@ ANCHORS = {1: 19.0, 2: 26.0}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS, help="folder of *.txt articles")
+    parser.add_argument("corpus", nargs="?", type=Path, default=BBC_NEWS, help="folder of *.txt articles")
     parser.add_argument("--processes", type=int, default=Settings().ner_processes, help="NER processes (default: all cores)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N articles")
     parser.add_argument("--rounds", type=int, default=2, help="alternate bare and stage this many times; the best of each counts")
     args = parser.parse_args()
-    if not args.corpus.is_dir():
-        print(f"corpus {args.corpus} not found: pass the path of a folder of articles (bbc-news); nothing measured")
+    if corpus_missing(args.corpus):
         return
 
     settings = Settings(source_dir=args.corpus, ner_processes=args.processes)
-    batch = clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
+    batch = cleaned_batch(settings)
     if args.limit:
         batch = batch.updated(documents=batch.documents.head(args.limit))
     batch = batch.updated(documents=batch.documents.with_columns(lang=pl.lit("en")))
     texts = batch.documents["text"].to_list()
     print(f"{len(texts)} documents from {args.corpus}, {args.processes} process(es), model {settings.spacy_model}")
 
-    nlp = load_model(settings.spacy_model)
     bare_rates, stage_rates = [], []
     for round_ in range(1, args.rounds + 1):  # alternated, so that a burst of load from others hits both
-        started = time.perf_counter()
-        n_entities = sum(len(doc.ents) for doc in nlp.pipe(texts, disable=TAGGING_PIPES, n_process=args.processes))
-        bare_rates.append(len(texts) / (time.perf_counter() - started))
+        seconds, n_entities = bare_ner(texts, settings.spacy_model, args.processes)
+        bare_rates.append(len(texts) / seconds)
         started = time.perf_counter()
         extracted = extract.run(batch, settings)
         stage_rates.append(len(texts) / (time.perf_counter() - started))

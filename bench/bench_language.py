@@ -25,7 +25,6 @@ import sys
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -33,12 +32,13 @@ from langdetect import DetectorFactory, detect, detect_langs
 from langdetect.detector_factory import PROFILES_DIRECTORY, init_factory
 from langdetect.lang_detect_exception import LangDetectException
 
+from benchlib import CORPORA, cleaned_batch
+
 from newsflow.batch import Batch
 from newsflow.language_detector import UND, Thresholds, detect_text, voting_letters
 from newsflow.settings import Settings
-from newsflow.stages import clean, ingest, language
+from newsflow.stages import language
 
-CORPORA = Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 PLAIN_SENTENCE_ACCURACY = 0.982
 LANGDETECT_MS_PER_DOC = 6.0
 SETS = ("sentences", "word-pairs")
@@ -177,8 +177,7 @@ def print_calibration(records: list[dict], settings: Settings) -> None:
 
 def bbc_batch(root: Path) -> Batch:
     """The BBC articles (one folder per topic; README.TXT is not one) read and cleaned by the pipeline's own stages."""
-    settings = Settings(source_dir=root)
-    batch = clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
+    batch = cleaned_batch(Settings(source_dir=root))
     articles = batch.documents.filter(pl.col("source_uri").str.contains("/"))
     return batch.updated(documents=articles, paragraphs=batch.paragraphs.join(articles.select("doc_id"), on="doc_id"))
 

@@ -12,7 +12,6 @@ import random
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +19,13 @@ import polars as pl
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
-from newsflow.batch import Batch
+from benchlib import BBC_NEWS, cleaned_batch, corpus_missing
+
 from newsflow.settings import PROJECT_ROOT, Settings
-from newsflow.stages import clean, duplicates, groups, ingest, stories
+from newsflow.stages import duplicates, groups, stories
 from newsflow.stages.duplicates import earliest_of_components
 
 SAMPLE = 200
-
-
-def cleaned(source: Path, output: Path) -> Batch:
-    settings = Settings(source_dir=source, output_dir=output)
-    return clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
 
 
 def vectors_of(terms: list[list[str]]):
@@ -49,11 +44,12 @@ def story_of_each(terms: list[list[str]], threshold: float) -> np.ndarray:
 
 
 def main(corpus: Path) -> None:
-    if not corpus.is_dir():
-        sys.exit(f"corpus not found at {corpus}: pass its folder (see ../shared/corpora/bbc-news)")
+    if corpus_missing(corpus):
+        return
     threshold = Settings().story_similarity
     output = Path(tempfile.mkdtemp(prefix="bench-stories-"))
-    seeds, bbc = cleaned(PROJECT_ROOT / "seeds", output), cleaned(corpus, output)
+    seeds = cleaned_batch(Settings(source_dir=PROJECT_ROOT / "seeds", output_dir=output))
+    bbc = cleaned_batch(Settings(source_dir=corpus, output_dir=output))
     documents = pl.concat([seeds.documents, bbc.documents])
     terms = [stories.story_terms(text) for text in documents["text"]]
     n_seeds = seeds.documents.height
@@ -116,4 +112,4 @@ def main(corpus: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else PROJECT_ROOT.parent / "shared" / "corpora" / "bbc-news")
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else BBC_NEWS)

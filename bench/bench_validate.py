@@ -9,15 +9,16 @@ in the same project, as scheduled runs do.
 
 import argparse
 import importlib
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from benchlib import BBC_NEWS, corpus_missing
+
 from newsflow.batch import Batch
 from newsflow.catalog import TABLES, load_contract
 from newsflow.runs import new_run_id, utc_now
-from newsflow.settings import PROJECT_ROOT, Settings
+from newsflow.settings import Settings
 from newsflow.stages import validate
 
 # The stages before validation, in pipeline order; those not on this branch yet are skipped.
@@ -27,10 +28,10 @@ TARGET_SECONDS = 10.0
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("corpus", nargs="?", type=Path, default=PROJECT_ROOT.parent / "shared" / "corpora" / "bbc-news")
+    parser.add_argument("corpus", nargs="?", type=Path, default=BBC_NEWS)
     corpus = parser.parse_args().corpus
-    if not corpus.is_dir():
-        sys.exit(f"corpus not found at {corpus}: pass the folder of articles as the first argument")
+    if corpus_missing(corpus):
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(source_dir=corpus, output_dir=Path(tmp) / "output", gx_dir=Path(tmp) / "gx")
