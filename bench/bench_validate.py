@@ -8,7 +8,6 @@ in the same project, as scheduled runs do.
 """
 
 import argparse
-import importlib
 import tempfile
 import time
 from pathlib import Path
@@ -19,10 +18,10 @@ from newsflow.batch import Batch
 from newsflow.catalog import TABLES, load_contract
 from newsflow.runs import new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import validate
+from newsflow.stages import clean, duplicates, extract, groups, ingest, language, validate
 
-# The stages before validation, in pipeline order; those not on this branch yet are skipped.
-STAGES_BEFORE_VALIDATE = ("ingest", "clean", "language", "duplicates", "extract")
+# The stages before validation, in pipeline order, over the corpus as one batch.
+STAGES_BEFORE_VALIDATE = (ingest.plan, ingest.run, clean.run, language.run, duplicates.run, groups.run, extract.run)
 TARGET_SECONDS = 10.0
 
 
@@ -37,15 +36,11 @@ def main() -> None:
         settings = Settings(source_dir=corpus, output_dir=Path(tmp) / "output", gx_dir=Path(tmp) / "gx")
         started = utc_now()
         batch = Batch(new_run_id(started), started)
-        built, clock = [], time.perf_counter()
-        for name in STAGES_BEFORE_VALIDATE:
-            try:
-                stage = importlib.import_module(f"newsflow.stages.{name}")
-            except ModuleNotFoundError:
-                continue
-            batch = stage.run(batch, settings)
-            built.append(name)
-        print(f"tables of {corpus} built by {', '.join(built)} in {time.perf_counter() - clock:.1f} s")
+        clock = time.perf_counter()
+        for stage in STAGES_BEFORE_VALIDATE:
+            batch = stage(batch, settings)
+        built = ", ".join(f"{stage.__module__.rsplit('.', 1)[-1]}.{stage.__name__}" for stage in STAGES_BEFORE_VALIDATE)
+        print(f"tables of {corpus} built by {built} in {time.perf_counter() - clock:.1f} s")
         print("  rows: " + ", ".join(f"{table} {frame.height}" for table, frame in batch.frames().items()))
         expectations = {table: len(load_contract(settings.contracts_dir, table).expectations) for table in TABLES}
         print("  expectations per table: " + ", ".join(f"{t} {n}" for t, n in expectations.items() if n))

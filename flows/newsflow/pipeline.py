@@ -19,7 +19,7 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from newsflow import artifacts, parameters, progress
+from newsflow import artifacts, parameters, progress, workers
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
@@ -164,6 +164,7 @@ def news_pipeline(
     with (
         publish.exclusive_run(settings.output_dir, run.run_id, settings.lock_wait_seconds),
         progress.listening(artifacts.ProgressArtifact()),
+        workers.kept(),  # the language and NER worker processes serve every batch
     ):
         prepare_output(run, settings)
         try:

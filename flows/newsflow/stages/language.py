@@ -5,8 +5,6 @@ language, probability and is_mixed_lang are derived from its paragraphs' calls. 
 batches are detected in a pool of worker processes, one per core by default.
 """
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
@@ -17,6 +15,7 @@ from newsflow.catalog import load_contract
 from newsflow.language_detector import UND, DocumentLanguage, Thresholds, detect_document
 from newsflow.progress import track
 from newsflow.settings import Settings
+from newsflow.workers import pool as workers_pool
 
 # Chunks per worker: enough to even out documents of different lengths, few enough to keep pickling cheap.
 _CHUNKS_PER_WORKER = 8
@@ -66,7 +65,7 @@ def detect_documents(documents: list[list[str]], settings: Settings) -> list[Doc
         return [detect(paragraphs) for paragraphs in track(documents, "language")]
     chunksize = max(1, len(documents) // (workers * _CHUNKS_PER_WORKER))
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with workers_pool(workers) as pool:
             results = pool.map(detect, documents, chunksize=chunksize)
             return [result for _, result in zip(track(documents, "language"), results)]
     except BrokenProcessPool as error:

@@ -6,13 +6,11 @@ of each paragraph (title, standfirst, caption, body). English documents (documen
 quantities; documents in other languages get none of these (the cues are English).
 
 The model runs in worker processes when there are enough English documents to pay for
-starting them (spawned, not forked: the flow runs stages in threads).
+starting them (newsflow.workers: in a flow run, the same workers serve every batch).
 """
 
-import multiprocessing
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import chain
@@ -23,6 +21,7 @@ from newsflow.batch import Batch
 from newsflow.catalog import load_contract
 from newsflow.progress import track
 from newsflow.settings import Settings
+from newsflow.workers import pool as workers_pool
 from newsflow.stages.clean import PARAGRAPH_SEPARATOR
 from newsflow.stages.extract import headers
 from newsflow.stages.extract.entities import (
@@ -123,8 +122,7 @@ def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterato
     if n_english:
         installed_package(settings.spacy_model)  # fail here, with the install command, rather than in every worker
     if processes > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(processes, mp_context=context, initializer=load_model, initargs=(settings.spacy_model,)) as pool:
+        with workers_pool(processes) as pool:
             results = chain.from_iterable(pool.map(extract_chunk, [settings.spacy_model] * len(chunks), chunks))
             try:
                 yield from (result for _, result in zip(track(articles, "extract"), results))
