@@ -10,7 +10,7 @@ from newsflow.batch import Batch
 from newsflow.settings import PROJECT_ROOT, Settings
 from newsflow.stages import clean, ingest
 from newsflow.stages.duplicates import SHINGLE_WORDS, normalised_words
-from newsflow.stages.extract.entities import TAGGING_PIPES, load_model
+from newsflow.extraction.entities import TAGGING_PIPES, load_model
 
 # Measuring corpora live beside the project, never inside it.
 CORPORA = PROJECT_ROOT.parent / "shared" / "corpora"

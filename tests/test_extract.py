@@ -8,13 +8,14 @@ import pytest
 
 from conftest import SEEDS, read_table, seed_doc
 
+from newsflow import extraction
 from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.stages import clean, extract, ingest
-from newsflow.stages.extract import headers
-from newsflow.stages.extract.entities import Mention, ModelNotInstalled, canonical_entities, load_model
-from newsflow.stages.extract.quantities import find_quantities
-from newsflow.stages.extract.quotes import find_quotes, quotation_spans
+from newsflow.extraction import headers
+from newsflow.extraction.entities import Mention, ModelNotInstalled, canonical_entities, load_model
+from newsflow.extraction.quantities import find_quantities
+from newsflow.extraction.quotes import find_quotes, quotation_spans
 
 
 def cleaned_batch(source: Path, lang: dict[str, str] | str = "en") -> tuple[Batch, Settings]:
@@ -254,7 +255,7 @@ def test_a_document_that_breaks_extraction_is_quarantined_and_the_run_goes_on(tm
             raise ValueError("unexpected quotation")
         return []
 
-    monkeypatch.setattr(extract, "find_quotes", fail_on_quotes)
+    monkeypatch.setattr(extraction, "find_quotes", fail_on_quotes)
     batch, settings = cleaned_batch(tmp_path)
     result = extract.run(batch, settings)
     assert result.quarantine.select("source_uri", "code", "detail").rows() == [

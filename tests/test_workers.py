@@ -1,6 +1,9 @@
-"""Worker pools kept for a run: one start-up for every batch, replaced now and then, stopped at the end."""
+"""Worker pools kept for a run: one start-up for every batch, replaced when broken, stopped at the end."""
 
 import os
+import subprocess
+import sys
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -20,16 +23,13 @@ def test_a_kept_pool_serves_every_call_and_is_shut_down_at_the_end():
         first.submit(os.getpid)
 
 
-def test_a_kept_pool_is_replaced_after_its_uses(monkeypatch):
-    monkeypatch.setattr(workers, "RECYCLE_AFTER_USES", 2)
+def test_a_broken_kept_pool_is_replaced_by_the_next_call():
     with workers.kept():
-        used = []
-        for _ in range(3):
-            with workers.pool(1) as executor:
-                used.append(executor)
-    assert used[0] is used[1] and used[2] is not used[0]
-    with pytest.raises(RuntimeError, match="shutdown"):
-        used[0].submit(os.getpid)
+        with pytest.raises(BrokenProcessPool):
+            with workers.pool(1) as broken:
+                broken.submit(os._exit, 1).result()
+        with workers.pool(1) as replacement:
+            assert replacement is not broken and replacement.submit(os.getpid).result() != os.getpid()
 
 
 def test_without_a_run_each_call_has_its_own_pool():
@@ -39,3 +39,13 @@ def test_without_a_run_each_call_has_its_own_pool():
         assert second is not first
     with pytest.raises(RuntimeError, match="shutdown"):
         first.submit(os.getpid)
+
+
+def test_worker_processes_import_no_data_frame_library():
+    """A spawned worker imports the script that started the run, then what its work needs: none of these."""
+    code = (
+        "import sys, newsflow.__main__, newsflow.extraction, newsflow.language_detector; "
+        "print(sorted({'polars', 'pyarrow', 'pandas', 'deltalake', 'prefect', 'typer'} & set(sys.modules)))"
+    )
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"

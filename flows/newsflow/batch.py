@@ -62,7 +62,8 @@ class Batch:
     quantities: pl.DataFrame | ds.Dataset | None = None
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
-    # Signature rows: of the batch's documents after duplicates, of every current document after groups (internal state).
+    # Signature rows (internal state): of the batch's documents after duplicates (until publish.stage parks them),
+    # of the run's documents before groups (publish.staged_signatures), of every current document after groups.
     signatures: pl.DataFrame | None = None
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
     # Changes to documents published by earlier runs (a file was removed, a new article merged
@@ -95,23 +96,21 @@ class Batch:
         ]
 
     def absorb(self, part: "Batch") -> "Batch":
-        """The run with a processed batch added: its counts, timings, quarantine, signatures and updates.
+        """The run with a processed batch added: its counts, timings, quarantine and updates.
 
-        The batch's document tables are not kept: they were staged. Validation summaries are
-        combined by the validate stage, which knows their shape.
+        The batch's document tables and signature rows are not kept: they were staged. Validation
+        summaries are combined by the validate stage, which knows their shape.
         """
         counts = Counter(self.counts)
         counts.update(part.counts)
         seconds = dict(self.stage_seconds)
         for stage, spent in part.stage_seconds.items():
             seconds[stage] = round(seconds.get(stage, 0) + spent, 3)
-        signatures = [f for f in (self.signatures, part.signatures) if f is not None]
         return replace(
             self,
             counts=counts,
             stage_seconds=seconds,
             quarantine=pl.concat([self.quarantine, part.quarantine]),
-            signatures=pl.concat(signatures) if signatures else None,
             document_updates=self.document_updates + part.document_updates,
         )
 

@@ -119,7 +119,7 @@ def process_batch(batch: Batch, settings: Settings) -> Batch:
 
 @stage_task(name="group copies and stories")
 def group_documents(batch: Batch, settings: Settings) -> Batch:
-    return timed("groups", groups.run, batch, settings)
+    return timed("groups", groups.run, publish.staged_signatures(batch, settings), settings)
 
 
 @io_task(name="publish tables")
@@ -164,12 +164,12 @@ def news_pipeline(
     with (
         publish.exclusive_run(settings.output_dir, run.run_id, settings.lock_wait_seconds),
         progress.listening(artifacts.ProgressArtifact()),
-        workers.kept(),  # the language and NER worker processes serve every batch
     ):
         prepare_output(run, settings)
         try:
             run = plan_run(run, settings)
-            run = process_batches(run, settings)
+            with workers.kept():  # the language and NER worker processes serve every batch, then stop
+                run = process_batches(run, settings)
             run = group_documents(run, settings)
             run = validate_tables(run, settings)
             run = publish_tables(run, settings)

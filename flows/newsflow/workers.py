@@ -2,44 +2,21 @@
 
 The CPU-bound stages (language detection, the spaCy model) run in spawned worker processes,
 whose start-up costs seconds: a fresh interpreter, langdetect's profiles, the model. Inside
-`kept()` (the flow wraps its run in it) a pool is started by the first batch that needs it and
-reused by the next ones; it is replaced by a fresh one after `RECYCLE_AFTER_USES` uses, so memory
-that long-lived workers gather (spaCy's string store grows with every new word) is given back.
-Outside `kept()` a pool lasts one call. (Not `max_tasks_per_child`: on Python 3.11-3.13 a pool
-using it can hang when a worker is replaced, CPython issue 115634.)
+`kept()` (the flow wraps its batches in it) a pool is started by the first batch that needs it
+and reused by the next ones. A worker's memory stays flat: it imports only what its work needs
+(no data frames), and the model forgets the words of each chunk it reads (spaCy's memory zones).
+Outside `kept()` a pool lasts one call.
 """
 
 import multiprocessing
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
-# Calls (a stage over one batch) a kept pool serves before it is replaced: with batches of 2,000
-# files and two stages per batch, every 10,000 documents.
-RECYCLE_AFTER_USES = 10
-
 _lock = threading.Lock()
-_kept: dict[int, "_Kept"] | None = None  # by number of workers
-
-
-class _Kept:
-    def __init__(self, start: Callable[[], ProcessPoolExecutor]):
-        self.start, self.executor, self.uses = start, None, 0
-
-    def use(self) -> ProcessPoolExecutor:
-        if self.executor is not None and self.uses >= RECYCLE_AFTER_USES:
-            self.shutdown()
-        if self.executor is None:
-            self.executor, self.uses = self.start(), 0
-        self.uses += 1
-        return self.executor
-
-    def shutdown(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(cancel_futures=True)
-            self.executor = None
+_kept: dict[int, ProcessPoolExecutor] | None = None  # by number of workers
 
 
 @contextmanager
@@ -54,8 +31,8 @@ def kept() -> Iterator[None]:
         if outermost:
             with _lock:
                 pools, _kept = list(_kept.values()), None
-            for kept_pool in pools:
-                kept_pool.shutdown()
+            for executor in pools:
+                executor.shutdown(cancel_futures=True)
 
 
 @contextmanager
@@ -74,11 +51,12 @@ def pool(workers: int) -> Iterator[ProcessPoolExecutor]:
             yield executor
         return
     with _lock:
-        kept_pool = _kept.setdefault(workers, _Kept(start))
-        executor = kept_pool.use()
+        executor = _kept.get(workers) or _kept.setdefault(workers, start())
     try:
         yield executor
     except BrokenProcessPool:
         with _lock:
-            kept_pool.shutdown()  # the next call starts a new one
+            if _kept is not None and _kept.get(workers) is executor:
+                del _kept[workers]  # the next call starts a new one
+        executor.shutdown(cancel_futures=True)
         raise

@@ -19,8 +19,8 @@ from newsflow.batch import Batch
 from newsflow.catalog import load_contract
 from newsflow.progress import track
 from newsflow.settings import Settings
+from newsflow.text import PARAGRAPH_SEPARATOR
 
-PARAGRAPH_SEPARATOR = "\n\n"
 REPEATED_SENTENCE_RULE = "repeated_sentence"
 # Quotes stay curly: they carry meaning for quote extraction and headlines are published as written.
 _FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, normalization="NFC")

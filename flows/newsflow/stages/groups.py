@@ -1,7 +1,7 @@
 """groups: find the copies and the stories among every current document, once per run.
 
-The duplicates stage leaves, batch after batch, the signature rows of the run's documents; this
-stage takes all of them (batch.signatures) after the last batch. It merges them into the
+The duplicates stage leaves, batch after batch, the signature rows of the run's documents (staged
+on disk in a flow run); this stage takes all of them (batch.signatures) after the last batch. It merges them into the
 published `signatures` table (a doc_id already there is a changed file: its row is replaced, and
 it keeps the time it was first seen), then recomputes the groups over the whole state, so that
 publishing a corpus in two runs, or one run in several batches, gives the groups of one:

@@ -42,6 +42,8 @@ STAGING = "_staging"
 SLICE_ROWS = 20_000
 # Tables with rows per document: a run's batches stage them, publish commits them at the end.
 STAGED_TABLES = ("documents", "paragraphs", "entities", "quotes", "quantities")
+# The signature rows of a run's documents, staged by its batches for the groups stage (not a table).
+NEW_SIGNATURES = "new_signatures"
 
 
 class RunLockTimeout(RuntimeError):
@@ -120,17 +122,24 @@ def recover_interrupted_run(settings: Settings, metadata: dict[str, str]) -> lis
 
 
 def stage(batch: Batch, settings: Settings) -> Batch:
-    """Park a batch's document tables in the run's staging folder, checked against their contracts;
-    the batch keeps only what the run needs later. publish.run commits them with the run's other tables."""
-    for table in STAGED_TABLES:
+    """Park a batch's document tables and signature rows in the run's staging folder, checked against
+    their contracts; the batch keeps only what the run needs later. The groups stage reads the
+    signature rows back (staged_signatures); publish.run commits the tables with the run's other tables."""
+    folder = staging_dir(settings.output_dir, batch.run_id)
+    for table, part in [(table, table) for table in STAGED_TABLES] + [("signatures", NEW_SIGNATURES)]:
         frame = getattr(batch, table)
         if frame is not None:
-            folder = staging_dir(settings.output_dir, batch.run_id) / table
-            folder.mkdir(parents=True, exist_ok=True)
+            (folder / part).mkdir(parents=True, exist_ok=True)
             contract = load_contract(settings.contracts_dir, table)
-            pq.write_table(conform(table, frame, contract), folder / f"part-{batch.index:06d}.parquet")
+            pq.write_table(conform(table, frame, contract), folder / part / f"part-{batch.index:06d}.parquet")
     staged = batch.documents.height if batch.documents is not None else 0
-    return replace(batch.updated(counts={"documents_staged": staged}), **dict.fromkeys(STAGED_TABLES))
+    return replace(batch.updated(counts={"documents_staged": staged}), signatures=None, **dict.fromkeys(STAGED_TABLES))
+
+
+def staged_signatures(batch: Batch, settings: Settings) -> Batch:
+    """The run with the signature rows its batches staged, in batch.signatures (None when no batch had documents)."""
+    folder = staging_dir(settings.output_dir, batch.run_id) / NEW_SIGNATURES
+    return replace(batch, signatures=pl.read_parquet(folder / "*.parquet") if folder.is_dir() else None)
 
 
 def staged(batch: Batch, settings: Settings) -> Batch:

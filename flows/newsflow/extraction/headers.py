@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import dateparser
 
-from newsflow.stages.extract.sentences import sentence_ends
+from newsflow.extraction.sentences import sentence_ends
 
 TITLE, STANDFIRST, CAPTION, BODY = "title", "standfirst", "caption", "body"
 

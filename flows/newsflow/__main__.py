@@ -1,0 +1,16 @@
+"""The `newsflow` command's entry point (and `python -m newsflow`).
+
+The command's module is imported only when the command runs: the worker processes are spawned,
+and a spawned process imports the script that started the run before its work, so this script
+must not pull the command's libraries (Polars, Delta Lake, Typer) into every worker.
+"""
+
+
+def main() -> None:
+    from newsflow.cli import app
+
+    app()
+
+
+if __name__ == "__main__":
+    main()
