@@ -401,7 +401,10 @@ def start_up_seconds(run: CliRun) -> float | None:
 
 
 def start_up_summary(run: CliRun) -> str:
-    return f"interpreter and imports {fmt(run.imports_seconds)} s, Prefect's temporary server {fmt(run.prefect_server_seconds)} s"
+    return (
+        f"interpreter and imports {fmt(run.imports_seconds)} s, Prefect's temporary server {fmt(run.prefect_server_seconds)} s "
+        "(the pipeline's and Great Expectations' imports meanwhile)"
+    )
 
 
 def stage_summary(run: CliRun) -> str:

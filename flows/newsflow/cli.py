@@ -1,7 +1,9 @@
 """The `newsflow` command."""
 
+import contextlib
 import functools
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -70,8 +72,7 @@ def run(
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    from newsflow.pipeline import news_pipeline  # Prefect loads in a second; keep --help instant
-
+    news_pipeline = _load_pipeline()
     if task_runner is TaskRunner.dask or dask_address:
         news_pipeline = news_pipeline.with_options(task_runner=dask_task_runner(dask_address))
     with _progress_bar():
@@ -81,6 +82,35 @@ def run(
             console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None
     _print_summary(record, output)
+
+
+def _load_pipeline():
+    """The flow, imported (Prefect takes seconds) while Prefect's temporary server starts, if the run needs one.
+
+    Without PREFECT_API_URL, Prefect starts a temporary server at the flow's first call to its API
+    and waits ~5 s for it. Started first, that wait imports the pipeline and Great Expectations
+    (~4 s), which the run needs next.
+    """
+    from prefect.logging.configuration import ensure_logging_setup
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        from prefect.server.api.server import SubprocessASGIServer  # the server that get_client() starts
+
+        ensure_logging_setup()  # Prefect's line with the server's address shows, as in its own start
+        threading.Thread(target=_import_pipeline, name="import pipeline", daemon=True).start()
+        SubprocessASGIServer().start()
+    from newsflow.pipeline import news_pipeline
+
+    return news_pipeline
+
+
+def _import_pipeline() -> None:
+    with contextlib.suppress(Exception):  # imported again where it is needed, and an error reported there
+        import newsflow.pipeline
+        from newsflow.stages import validate
+
+        validate.import_great_expectations()
 
 
 @app.command()

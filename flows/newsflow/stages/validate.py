@@ -149,10 +149,16 @@ def _run(batch: Batch, settings: Settings) -> Batch:
     return checked.updated(counts={"expectations_evaluated": summary["expectations_evaluated"]}, validation=summary)
 
 
+def import_great_expectations():
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"  # read when great_expectations is imported
+    import great_expectations
+
+    return great_expectations
+
+
 def gx_context(gx_dir: Path):
     """The file-backed GX project, created on first use, with analytics and progress bars off."""
-    os.environ["GX_ANALYTICS_ENABLED"] = "false"  # read when great_expectations is imported
-    import great_expectations as gx
+    gx = import_great_expectations()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="file", context_root_dir=Path(gx_dir).resolve())
