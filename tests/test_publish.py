@@ -69,6 +69,17 @@ def test_tables_are_written_with_run_metadata_and_read_back(settings):
     assert "newsflow.version" in last_commit
 
 
+def test_published_parquet_files_hold_row_groups_a_reader_can_decode_one_at_a_time(settings, monkeypatch):
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(publish, "WRITER_PROPERTIES", publish.WriterProperties(max_row_group_size=100))
+    rows = pl.DataFrame([paragraph("d1", i, f"paragraph {i}") for i in range(250)])
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1"), paragraphs=rows), settings)
+    files = DeltaTable(str(settings.output_dir / "paragraphs")).file_uris()
+    groups = [pq.ParquetFile(f).metadata.row_group(i).num_rows for f in files for i in range(pq.ParquetFile(f).num_row_groups)]
+    assert sorted(groups) == [50, 100, 100]
+
+
 def test_a_processed_document_replaces_its_earlier_rows_and_only_those(settings):
     first = pl.DataFrame([paragraph("d1", 0, "old a"), paragraph("d1", 1, "old b"), paragraph("d2", 0, "other")])
     publish_tables(Batch("run-1", STARTED, documents=documents("d1", "d2"), paragraphs=first), settings)

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, Field, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Field, WriterProperties, write_deltalake
 
 from newsflow.batch import Batch
 from newsflow.catalog import TABLES, Contract, conform, load_contract, read_published, table_path
@@ -39,7 +39,10 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = ".newsflow.lock"
 STAGING = "_staging"
+# Rows per slice checked against a contract, and per Parquet row group written: a reader (or a run
+# that replaces rows) decodes a group at a time; deltalake's default groups hold up to a million rows.
 SLICE_ROWS = 20_000
+WRITER_PROPERTIES = WriterProperties(max_row_group_size=SLICE_ROWS)
 # Tables with rows per document: a run's batches stage them, publish commits them at the end.
 STAGED_TABLES = ("documents", "paragraphs", "entities", "quotes", "quantities")
 # The signature rows of a run's documents, staged by its batches for the groups stage (not a table).
@@ -229,9 +232,9 @@ def write_table(
         return None
     reader = pa.RecordBatchReader.from_batches(contract.arrow_schema, rows.batches)
     if mode == "overwrite":
-        write_deltalake(path, reader, mode="overwrite", schema_mode="overwrite", commit_properties=commit)
+        write_deltalake(path, reader, mode="overwrite", schema_mode="overwrite", commit_properties=commit, writer_properties=WRITER_PROPERTIES)
     else:  # append, or replace where no earlier row is replaced
-        write_deltalake(path, reader, mode="append", schema_mode="merge", commit_properties=commit)
+        write_deltalake(path, reader, mode="append", schema_mode="merge", commit_properties=commit, writer_properties=WRITER_PROPERTIES)
     return DeltaTable(path).version()
 
 
