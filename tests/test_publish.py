@@ -80,6 +80,16 @@ def test_published_parquet_files_hold_row_groups_a_reader_can_decode_one_at_a_ti
     assert sorted(groups) == [50, 100, 100]
 
 
+def test_published_parquet_files_are_compressed(settings):
+    import pyarrow.parquet as pq
+
+    rows = pl.DataFrame([paragraph("d1", i, f"paragraph {i}") for i in range(10)])
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1"), paragraphs=rows), settings)
+    [file] = DeltaTable(str(settings.output_dir / "paragraphs")).file_uris()
+    group = pq.ParquetFile(file).metadata.row_group(0)
+    assert {group.column(i).compression for i in range(group.num_columns)} == {"ZSTD"}
+
+
 def test_a_processed_document_replaces_its_earlier_rows_and_only_those(settings):
     first = pl.DataFrame([paragraph("d1", 0, "old a"), paragraph("d1", 1, "old b"), paragraph("d2", 0, "other")])
     publish_tables(Batch("run-1", STARTED, documents=documents("d1", "d2"), paragraphs=first), settings)

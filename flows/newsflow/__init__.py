@@ -3,6 +3,8 @@
 import os
 from importlib.metadata import version
 
+from newsflow.memory import release_freed_memory
+
 __version__ = version("newsflow")
 
 # No telemetry (there may be no network); newsflow's own log lines in Prefect's logs and UI, and
@@ -16,3 +18,4 @@ for _name, _value in {
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }.items():
     os.environ.setdefault(_name, _value)
+release_freed_memory()  # before the libraries allocate: newsflow is imported first by its command and its flows

@@ -47,9 +47,10 @@ def run(batch: Batch, settings: Settings) -> Batch:
     regrouped = _changed(state, fields, DUPLICATE_FIELDS) & ~in_run
     moved = _changed(state, fields, ("story_id",)) & ~in_run
     updates = fields.filter(in_run | regrouped | moved)
-    signatures = state.with_columns(fields.drop("doc_id"))
-    # From the columns it needs only: a frame mixing the state's chunks with the new fields' would be rechunked whole.
-    stories = story_rows(pl.DataFrame([state["title"], state["first_seen_at"], fields["doc_id"], fields["story_id"]]))
+    # The new fields cut like the state's columns: a frame mixing two chunkings is copied whole by the
+    # first select (the shingles of every document).
+    signatures = state.with_columns(_chunked_like(state, fields.drop("doc_id")))
+    stories = story_rows(signatures.select("title", "first_seen_at", "doc_id", "story_id"))
     documents = batch.documents
     if documents is not None and not documents.is_empty():  # when the run is one batch, its documents get their fields now
         documents = documents.drop(GROUP_FIELDS, strict=False).join(updates, on="doc_id", how="left", maintain_order="left")
@@ -157,6 +158,13 @@ def duplicate_pairs(
         .filter(pl.Series(in_run[later] | in_run[earlier]))
         .sort("doc_id", "other_doc_id")
     )
+
+
+def _chunked_like(frame: pl.DataFrame, columns: pl.DataFrame) -> pl.DataFrame:
+    """`columns` (as many rows as `frame`) in the chunks of `frame`'s columns, without copying."""
+    lengths = [len(chunk) for chunk in frame.get_column(frame.columns[0]).get_chunks()]
+    starts = np.cumsum([0, *lengths[:-1]])
+    return pl.concat([columns.slice(start, length) for start, length in zip(starts, lengths)], rechunk=False)
 
 
 def _ranks(state: pl.DataFrame, time: str) -> np.ndarray:

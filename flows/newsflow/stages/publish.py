@@ -41,8 +41,11 @@ LOCK_FILE = ".newsflow.lock"
 STAGING = "_staging"
 # Rows per slice checked against a contract, and per Parquet row group written: a reader (or a run
 # that replaces rows) decodes a group at a time; deltalake's default groups hold up to a million rows.
+# Given writer properties, deltalake compresses nothing unless told: zstd (any Parquet reader has it).
 SLICE_ROWS = 20_000
-WRITER_PROPERTIES = WriterProperties(max_row_group_size=SLICE_ROWS)
+# Parquet files are read one record batch at a time (pyarrow reads up to 4 files and 16 batches ahead).
+READ_AHEAD = {"batch_readahead": 1, "fragment_readahead": 1}
+WRITER_PROPERTIES = WriterProperties(max_row_group_size=SLICE_ROWS, compression="ZSTD")
 # Tables with rows per document: a run's batches stage them, publish commits them at the end.
 STAGED_TABLES = ("documents", "paragraphs", "entities", "quotes", "quantities")
 # The signature rows of a run's documents, staged by its batches for the groups stage (not a table).
@@ -209,7 +212,7 @@ class Rows:
         if isinstance(data, Rows):
             return data
         if isinstance(data, ds.Dataset):  # staged parts were checked against the contract when staged
-            return cls(data.to_batches(), data.count_rows())
+            return cls(data.to_batches(**READ_AHEAD), data.count_rows())
         # Checked slice by slice, so a large frame is never converted whole; the first slice is checked
         # now, so a frame that does not match its contract fails here with its ContractError.
         first = conform(table, data.slice(0, SLICE_ROWS), contract)
@@ -264,7 +267,7 @@ def _has_rows_of(path: str, contract: Contract, ids) -> bool:
 
 def _rows_not_of(path: str, contract: Contract, ids) -> Iterator[pa.RecordBatch]:
     """The table's rows that stay, streamed batch by batch and brought to the current contract."""
-    batches = _files(path).scanner(filter=~_replaced_filter(contract, ids)).to_batches()  # opened before the write
+    batches = _files(path).scanner(filter=~_replaced_filter(contract, ids), **READ_AHEAD).to_batches()  # opened before the write
     return chain.from_iterable(conform(contract.table, pa.Table.from_batches([b]), contract).to_batches() for b in batches)
 
 

@@ -1,0 +1,33 @@
+"""The processes of a run return freed memory to the system (newsflow.memory)."""
+
+import os
+import subprocess
+import sys
+
+from newsflow import memory, workers
+
+PROBE = (
+    "import os, newsflow, pyarrow as pa, polars as pl; "
+    "pl.DataFrame({'x': range(10)}).to_arrow(); "  # pyarrow allocates through its default pool
+    "print(pa.default_memory_pool().backend_name, os.environ['MALLOC_ARENA_MAX'])"
+)
+
+
+def probe(**environment: str) -> str:
+    names = ("ARROW_DEFAULT_MEMORY_POOL", *memory.GLIBC_TUNABLES)
+    env = {k: v for k, v in os.environ.items() if k not in names} | environment
+    return subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_importing_newsflow_sets_pyarrow_and_glibc_to_return_freed_memory():
+    assert probe() == ["system", "2"]
+
+
+def test_what_the_environment_already_says_is_kept():
+    assert probe(ARROW_DEFAULT_MEMORY_POOL="jemalloc", MALLOC_ARENA_MAX="4") == ["jemalloc", "4"]
+
+
+def test_worker_processes_inherit_the_allocator_settings():
+    with workers.pool(1) as pool:
+        seen = pool.submit(os.getenv, "MALLOC_MMAP_THRESHOLD_").result()
+    assert seen == str(memory.GLIBC_TUNABLES["MALLOC_MMAP_THRESHOLD_"][1])
