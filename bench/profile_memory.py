@@ -1,0 +1,98 @@
+"""Where the flow's own process spends its memory, stage by stage: a profiler, not a benchmark figure.
+
+    .venv/bin/python bench/profile_memory.py /tmp/newsflow-synthetic-100k/articles [--batch-size N]
+
+Runs the news-pipeline flow in this process (a temporary PREFECT_HOME, GX project and output)
+with the two models replaced by stubs: langdetect calls every paragraph English, and extraction
+reads headers without spaCy. Every other stage is the real one, so 100,000 articles take about
+9 minutes instead of an hour, and the memory left is the flow process's own (the bench's
+peak-RSS figure also counts the worker processes and Prefect's server). Resident memory is
+sampled every 0.1 s and printed as the peak seen in each stage, each table's validation and
+write, and the groups stage's steps, in the order they first ran ("after x": between x and the
+next step).
+"""
+
+import argparse
+import functools
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from newsflow import extraction
+from newsflow.language_detector import Call, DocumentLanguage
+from newsflow.stages import extract, groups, language, publish, validate
+
+GB = 1024**3
+
+
+class Peaks:
+    """The highest resident memory seen under each label, labels in the order they first appeared."""
+
+    def __init__(self):
+        self.label, self.peaks, self.depth = "start", {}, 0
+        self.process = psutil.Process()
+
+    def sample(self) -> None:
+        while True:
+            rss = self.process.memory_info().rss
+            self.peaks[self.label] = max(self.peaks.get(self.label, 0), rss)
+            time.sleep(0.1)
+
+    def labelled(self, function, label):
+        """`function`, with the memory seen while it runs counted under label(*its arguments)."""
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            outer, self.label = self.label, label(*args, **kwargs)
+            self.depth += 1
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.depth -= 1
+                self.label = outer if self.depth else f"after {self.label}"
+
+        return wrapper
+
+
+def stub_models() -> None:
+    extract.extract_chunk = lambda model, articles: [extraction._extract(a, None, {}) for a in articles]
+    english = lambda paragraphs: DocumentLanguage("en", 0.99, False, tuple(Call("en", 0.99, len(p), (("en", 0.99),)) for p in paragraphs))
+    language.detect_documents = lambda documents, settings: [english(d) for d in documents]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", type=Path)
+    parser.add_argument("--batch-size", type=int)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="newsflow-memory-"))
+    os.environ.update(PREFECT_HOME=str(work / "prefect"), NEWSFLOW_GX_DIR=str(work / "gx"), PREFECT_LOGGING_LEVEL="WARNING")
+    stub_models()
+    from newsflow import pipeline  # after PREFECT_HOME
+
+    peaks = Peaks()
+    timed = pipeline.timed
+    pipeline.timed = lambda name, function, batch, settings: peaks.labelled(timed, lambda *_: name)(name, function, batch, settings)
+    for step in ("merged_state", "group_fields", "term_vectors", "story_edges", "story_rows"):
+        setattr(groups, step, peaks.labelled(getattr(groups, step), lambda *_, step=step: f"groups: {step}"))
+    publish.staged_signatures = peaks.labelled(publish.staged_signatures, lambda *_: "groups: read staged signatures")
+    publish.write_table = peaks.labelled(publish.write_table, lambda table, *_, **__: f"publish: write {table}")
+    table_check = lambda checker, table, frame: f"validate {table}" + (" (after groups)" if checker.batch.stories is not None else "")
+    validate.Checker.check = peaks.labelled(validate.Checker.check, table_check)
+    threading.Thread(target=peaks.sample, daemon=True).start()
+
+    started = time.perf_counter()
+    options = {"batch_size": args.batch_size} if args.batch_size else {}
+    record = pipeline.news_pipeline(source=args.source, output=work / "output", **options)
+    print(f"{record.status} in {time.perf_counter() - started:.0f} s; stage seconds {dict(record.stage_seconds)}")
+    for label, rss in peaks.peaks.items():
+        print(f"{label:40s} {rss / GB:5.2f} GB")
+    print(f"output and logs: {work}")
+
+
+if __name__ == "__main__":
+    main()
