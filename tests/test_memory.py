@@ -31,3 +31,8 @@ def test_worker_processes_inherit_the_allocator_settings():
     with workers.pool(1) as pool:
         seen = pool.submit(os.getenv, "MALLOC_MMAP_THRESHOLD_").result()
     assert seen == str(memory.GLIBC_TUNABLES["MALLOC_MMAP_THRESHOLD_"][1])
+
+
+def test_checking_the_model_is_installed_does_not_import_spacy_into_the_flow_process():
+    code = "import sys; from newsflow.extraction.entities import installed_package; installed_package('en_core_web_sm'); print('spacy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
