@@ -14,7 +14,7 @@ PROBE = (
 
 
 def probe(**environment: str) -> str:
-    names = ("ARROW_DEFAULT_MEMORY_POOL", *memory.GLIBC_TUNABLES)
+    names = ("ARROW_DEFAULT_MEMORY_POOL", *(name for name, _, _ in (memory.ARENAS, *memory.THRESHOLDS)))
     env = {k: v for k, v in os.environ.items() if k not in names} | environment
     return subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True).stdout.split()
 
@@ -27,10 +27,10 @@ def test_what_the_environment_already_says_is_kept():
     assert probe(ARROW_DEFAULT_MEMORY_POOL="jemalloc", MALLOC_ARENA_MAX="4") == ["jemalloc", "4"]
 
 
-def test_worker_processes_inherit_the_allocator_settings():
+def test_worker_processes_inherit_the_pyarrow_pool_and_the_number_of_heaps():
     with workers.pool(1) as pool:
-        seen = pool.submit(os.getenv, "MALLOC_MMAP_THRESHOLD_").result()
-    assert seen == str(memory.GLIBC_TUNABLES["MALLOC_MMAP_THRESHOLD_"][1])
+        seen = pool.submit(os.getenv, "MALLOC_ARENA_MAX").result(), pool.submit(os.getenv, "ARROW_DEFAULT_MEMORY_POOL").result()
+    assert seen == ("2", "system")
 
 
 def test_checking_the_model_is_installed_does_not_import_spacy_into_the_flow_process():
