@@ -70,7 +70,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="newsflow-memory-"))
-    os.environ.update(PREFECT_HOME=str(work / "prefect"), NEWSFLOW_GX_DIR=str(work / "gx"), PREFECT_LOGGING_LEVEL="WARNING")
+    # One NER process: the stubs are not importable by worker processes.
+    os.environ.update(PREFECT_HOME=str(work / "prefect"), NEWSFLOW_GX_DIR=str(work / "gx"), PREFECT_LOGGING_LEVEL="WARNING", NEWSFLOW_NER_PROCESSES="1")
     stub_models()
     from newsflow import pipeline  # after PREFECT_HOME
 

@@ -7,11 +7,11 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from conftest import cleaned_articles, run_stages, seed_texts, write_articles
+from conftest import cleaned_articles, read_table, run_stages, seed_texts, write_articles
 
 from newsflow.batch import Batch
 from newsflow.settings import Settings
-from newsflow.stages import duplicates, groups
+from newsflow.stages import duplicates, groups, publish
 from newsflow.stages.ingest import doc_id_for
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
@@ -75,3 +75,26 @@ def test_a_run_in_three_batches_groups_as_in_one(tmp_path):
 def test_groups_need_the_signatures_of_the_duplicates_stage(tmp_path):
     with pytest.raises(ValueError, match="run duplicates first"):
         groups.run(Batch("run", FIRST_RUN, documents=pl.DataFrame({"doc_id": ["a"], "text": ["A"]})), Settings())
+
+
+def test_the_published_state_holds_every_documents_shingles_the_groups_stage_read_part_by_part(tmp_path):
+    """Published shingles come from three places: the earlier table (kept rows), a changed file's new
+    rows, and new files; the stage reads them from the table and the run's staged parts, and holds none."""
+    seeds, names = seed_texts(), sorted(seed_texts())
+    source, output = tmp_path / "source", tmp_path / "out"
+    run_stages(write_articles(source, {name: seeds[name] for name in names[:3]}), output, FIRST_RUN)
+    write_articles(source, {names[0]: seeds[names[0]] + "\n\nThis article was corrected.", **{n: seeds[n] for n in names[3:]}})
+
+    settings = Settings(source_dir=source, output_dir=output)
+    batch = duplicates.run(cleaned_articles(source, output, SECOND_RUN), settings)
+    assert batch.documents.height == 3  # the changed file and two new ones
+    grouped = groups.run(publish.staged_signatures(publish.stage(batch, settings), settings), settings)
+    assert "shingles" not in grouped.signatures.columns and grouped.signatures.height == 5
+    publish.publish_tables(publish.staged(grouped, settings), settings)
+
+    everything = cleaned_articles(source, tmp_path / "elsewhere", SECOND_RUN).documents
+    expected = dict(duplicates.signature_rows(everything).select("doc_id", "shingles").iter_rows())
+    published = read_table(output, "signatures")
+    assert published.height == 5
+    assert dict(published.select("doc_id", "shingles").iter_rows()) == expected
+    assert published["story_id"].null_count() == 0

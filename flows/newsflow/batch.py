@@ -6,6 +6,7 @@ it refused, and counts what it did in `counts` (they end up in the runs table).
 """
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -63,8 +64,10 @@ class Batch:
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
     # Signature rows (internal state): of the batch's documents after duplicates (until publish.stage parks them),
-    # of the run's documents before groups (publish.staged_signatures), of every current document after groups.
-    signatures: pl.DataFrame | None = None
+    # of the run's documents before groups (staged parts, publish.staged_signatures), of every current document
+    # after groups, without their shingles: those are read part by part (doc_id and shingles frames) from `shingles`.
+    signatures: pl.DataFrame | ds.Dataset | None = None
+    shingles: Callable[[], Iterator[pl.DataFrame]] | None = None
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))
     # Changes to documents published by earlier runs (a file was removed, a new article merged
     # two stories): frames of doc_id plus the columns they set; publish applies them in order.

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.dataset as ds
 import yaml
+from deltalake import DeltaTable
 
 # Publication order: facts first, the run record last (it holds the others' versions).
 TABLES = (
@@ -114,6 +116,18 @@ def table_path(output_dir: Path, table: str) -> Path:
     if table not in TABLES:
         raise KeyError(f"unknown table {table!r}; the tables are {', '.join(TABLES)}")
     return Path(output_dir) / table
+
+
+# Parquet files are read one record batch at a time (pyarrow reads up to 4 files and 16 batches ahead).
+READ_AHEAD = {"batch_readahead": 1, "fragment_readahead": 1}
+
+
+def published_files(path: Path | str) -> ds.Dataset:
+    """The Parquet files of a table's latest version, read by pyarrow alone: they stay readable while the
+    table is overwritten (the Delta writer cannot read its own table from inside a write), and newsflow
+    tables use no deletion vectors or column mapping."""
+    table = DeltaTable(str(path))
+    return ds.dataset(table.file_uris(), schema=pa.schema(table.schema().to_arrow()), format="parquet")
 
 
 def read_published(

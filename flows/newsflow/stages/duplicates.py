@@ -16,6 +16,7 @@ never depends on the order documents were read in.
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import polars as pl
@@ -98,35 +99,56 @@ def shingle_hashes(word_hashes: np.ndarray) -> np.ndarray:
 
 
 class Shingles:
-    """The shingles column of a frame, read in place: one unsigned array per document, without copying the column."""
+    """The shingles of a set of documents, read part by part and never held whole (on 100,000 documents
+    they take ~300 MB, more than all else the groups stage holds).
 
-    def __init__(self, column: pl.Series):
-        # Polars hands each chunk over to Arrow without a copy (a whole multi-chunk column would be rechunked).
-        self.chunks = []
-        for chunk in column.get_chunks():
-            array = chunk.to_arrow()
-            self.chunks.append((array.values.to_numpy(zero_copy_only=True).view(np.uint64), array.offsets.to_numpy()))
-        self.rows = [values[offsets[i] : offsets[i + 1]] for values, offsets in self.chunks for i in range(len(offsets) - 1)]
+    Row k is the document doc_ids[k]; `parts()` yields frames of doc_id and shingles, each document once,
+    in any order.
+    """
+
+    def __init__(self, doc_ids: pl.Series, parts: Callable[[], Iterable[pl.DataFrame]]):
+        self.rows_of = pl.DataFrame({"doc_id": doc_ids, "row": np.arange(len(doc_ids))})
+        self.parts = parts
+
+    def _read(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per part: its documents' rows, and its shingles as one unsigned array and offsets into it (not copied)."""
+        for part in self.parts():
+            rows = part.select("doc_id").join(self.rows_of, on="doc_id", how="left", maintain_order="left")["row"]
+            if rows.null_count():
+                raise ValueError("shingles of a document outside the set were read")
+            array = part["shingles"].rechunk().to_arrow()
+            yield rows.to_numpy(), array.values.to_numpy(zero_copy_only=True).view(np.uint64), array.offsets.to_numpy()
 
     def minhashes(self) -> np.ndarray:
         """The MinHash signature of every document, one row of MINHASH_PERMUTATIONS unsigned 32-bit values."""
-        parts = []
-        for values, offsets in self.chunks:
-            for start in range(0, len(offsets) - 1, MINHASH_ROWS):
+        minhashes = np.zeros((self.rows_of.height, MINHASH_PERMUTATIONS), np.uint32)
+        for rows, values, offsets in self._read():
+            for start in range(0, len(rows), MINHASH_ROWS):
                 bounds = offsets[start : start + MINHASH_ROWS + 1]
                 digests = RMinHash.digest_matrix_from_flat_token_hashes(
                     values[bounds[0] : bounds[-1]], (bounds - bounds[0]).astype(np.uint64), MINHASH_PERMUTATIONS, MINHASH_SEED
                 )
-                parts.append(np.array(digests.to_rows(), np.uint32).reshape(-1, MINHASH_PERMUTATIONS))
-        return np.concatenate(parts) if parts else np.empty((0, MINHASH_PERMUTATIONS), np.uint32)
+                minhashes[rows[start : start + MINHASH_ROWS]] = np.array(digests.to_rows(), np.uint32).reshape(-1, MINHASH_PERMUTATIONS)
+        return minhashes
 
-    def jaccard(self, a: int, b: int) -> float:
-        first, second = self.rows[a], self.rows[b]
-        if len(first) > len(second):
-            first, second = second, first
-        found = np.searchsorted(second, first)
-        shared = np.count_nonzero(second[np.minimum(found, len(second) - 1)] == first)
-        return shared / (len(first) + len(second) - shared)
+    def of_rows(self, wanted: np.ndarray) -> dict[int, np.ndarray]:
+        """The shingles of the `wanted` rows, by row (copied: a view would keep its whole part in memory)."""
+        is_wanted = np.zeros(self.rows_of.height, bool)
+        is_wanted[wanted] = True
+        found = {}
+        for rows, values, offsets in self._read():
+            for i in np.flatnonzero(is_wanted[rows]):
+                found[int(rows[i])] = values[offsets[i] : offsets[i + 1]].copy()
+        return found
+
+
+def jaccard(first: np.ndarray, second: np.ndarray) -> float:
+    """The Jaccard similarity of two sorted arrays of distinct shingles."""
+    if len(first) > len(second):
+        first, second = second, first
+    found = np.searchsorted(second, first)
+    shared = np.count_nonzero(second[np.minimum(found, len(second) - 1)] == first)
+    return shared / (len(first) + len(second) - shared)
 
 
 def candidate_pairs(minhashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -166,7 +188,8 @@ def near_pairs(shingles: Shingles, rows: np.ndarray, threshold: float) -> pl.Dat
     )
     likely = estimates >= threshold - ESTIMATE_MARGIN
     firsts, seconds = firsts[likely], seconds[likely]
-    similarity = np.fromiter((shingles.jaccard(a, b) for a, b in zip(firsts, seconds)), np.float64, len(firsts))
+    sets = shingles.of_rows(np.union1d(firsts, seconds))
+    similarity = np.fromiter((jaccard(sets[a], sets[b]) for a, b in zip(firsts, seconds)), np.float64, len(firsts))
     kept = similarity >= threshold
     return pl.DataFrame({"first": firsts[kept], "second": seconds[kept], "similarity": similarity[kept]})
 

@@ -17,39 +17,56 @@ publishing a corpus in two runs, or one run in several batches, gives the groups
 It returns the duplicate pairs that involve the run's documents, every current story, the whole
 new state, and one document_updates frame setting the four fields of every document of the run
 and of every earlier document whose fields changed (a null sets the field to null).
+
+The shingles, ~3 KB a document, are not held with the state: they are read part by part, from the
+published table and the run's signature rows, to compute the MinHash signatures, then again for
+the few documents whose exact Jaccard is needed; publish reads them once more to write the table.
 """
 
+from collections.abc import Callable, Iterator
 from functools import reduce
+from itertools import chain
 from operator import or_
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from newsflow.batch import Batch
-from newsflow.catalog import load_contract, read_published
+from newsflow.catalog import READ_AHEAD, load_contract, published_files, read_published, table_path
 from newsflow.settings import Settings
-from newsflow.stages.duplicates import SIGNATURE_COLUMNS, Shingles, pairs_within_runs, earliest_of_components, near_pairs
+from newsflow.stages.duplicates import (
+    SIGNATURE_COLUMNS,
+    Shingles,
+    earliest_of_components,
+    jaccard,
+    near_pairs,
+    pairs_within_runs,
+)
 from newsflow.stages.stories import story_edges, story_rows, term_vectors
 
 DUPLICATE_FIELDS = ("exact_dup_of", "near_dup_of", "near_dup_similarity")
 GROUP_FIELDS = (*DUPLICATE_FIELDS, "story_id")
+STATE_COLUMNS = tuple(column for column in SIGNATURE_COLUMNS if column != "shingles")
+# Documents per part when the shingles are read from a frame in memory (the run's rows, when not staged).
+PART_ROWS = 20_000
 
 
 def run(batch: Batch, settings: Settings) -> Batch:
     fresh = batch.signatures
     if fresh is None and (batch.sources or batch.documents is not None):  # documents came, unsigned
         raise ValueError("the groups stage needs the signatures the duplicates stage builds: run duplicates first")
-    if fresh is None or fresh.is_empty():  # nothing new: the published groups stand
+    if fresh is None or not _height(fresh):  # nothing new: the published groups stand
         return batch.updated(signatures=None)
-    state = merged_state(settings, fresh)
-    in_run = state["doc_id"].is_in(fresh["doc_id"].implode())
-    fields, pairs = group_fields(state, in_run.to_numpy(), settings)
+    state, shingles = merged_state(settings, fresh)
+    in_run = state["doc_id"].is_in(state_rows(fresh)["doc_id"].implode())
+    fields, pairs = group_fields(state, Shingles(state["doc_id"], shingles), in_run.to_numpy(), settings)
     regrouped = _changed(state, fields, DUPLICATE_FIELDS) & ~in_run
     moved = _changed(state, fields, ("story_id",)) & ~in_run
     updates = fields.filter(in_run | regrouped | moved)
-    # The new fields cut like the state's columns: a frame mixing two chunkings is copied whole by the
-    # first select (the shingles of every document).
-    signatures = state.with_columns(_chunked_like(state, fields.drop("doc_id")))
+    signatures = state.with_columns(fields.drop("doc_id"))
     stories = story_rows(signatures.select("title", "first_seen_at", "doc_id", "story_id"))
     documents = batch.documents
     if documents is not None and not documents.is_empty():  # when the run is one batch, its documents get their fields now
@@ -59,6 +76,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
         duplicates=pairs.with_columns(run_id=pl.lit(batch.run_id)),
         stories=stories,
         signatures=signatures,
+        shingles=shingles,
         document_updates=updates,
         counts={
             "exact_duplicates": fields.filter(in_run)["exact_dup_of"].is_not_null().sum(),
@@ -71,23 +89,50 @@ def run(batch: Batch, settings: Settings) -> Batch:
     )
 
 
-def merged_state(settings: Settings, fresh: pl.DataFrame) -> pl.DataFrame:
-    """The published signatures with this run's rows added, or replacing those of the same doc_id (a changed file).
+def merged_state(settings: Settings, fresh: pl.DataFrame | ds.Dataset) -> tuple[pl.DataFrame, Callable[[], Iterator[pl.DataFrame]]]:
+    """The published signatures with this run's rows added, or replacing those of the same doc_id (a changed
+    file), without their shingles; and the state's shingles, read part by part (doc_id and shingles frames).
 
     A replaced document keeps the time it was first seen; rows of the run have null group fields.
     """
-    replaced = pl.col("doc_id").is_in(fresh["doc_id"].implode())
+    rows = state_rows(fresh)
+    replaced = pl.col("doc_id").is_in(rows["doc_id"].implode())
     seen = read_published(settings.output_dir, "signatures", ["doc_id", "first_seen_at"], where=replaced)
     if seen is not None and not seen.is_empty():
-        first_seen = fresh.select("doc_id").join(seen, on="doc_id", how="left", maintain_order="left")["first_seen_at"]
-        fresh = fresh.with_columns(first_seen_at=pl.coalesce(first_seen, "first_seen_at"))
-    prior = read_published(settings.output_dir, "signatures", where=~replaced)
+        first_seen = rows.select("doc_id").join(seen, on="doc_id", how="left", maintain_order="left")["first_seen_at"]
+        rows = rows.with_columns(first_seen_at=pl.coalesce(first_seen, "first_seen_at"))
+    contract = load_contract(settings.contracts_dir, "signatures")
+    columns = [column.name for column in contract.columns if column.name != "shingles"]
+    prior = read_published(settings.output_dir, "signatures", columns, where=~replaced)
+    sources = [(fresh, None)]
     if prior is None:
-        prior = pl.DataFrame(schema=load_contract(settings.contracts_dir, "signatures").polars_schema())
-    return pl.concat([prior, fresh.select(SIGNATURE_COLUMNS)], how="diagonal_relaxed", rechunk=False)
+        prior = pl.DataFrame(schema=contract.polars_schema(*columns))
+    else:  # the files of this version: publish reads them again while it overwrites the table
+        kept = ~pc.field("doc_id").isin(pa.array(rows["doc_id"].to_list(), pa.string()))
+        sources.insert(0, (published_files(table_path(settings.output_dir, "signatures")), kept))
+    state = pl.concat([prior, rows], how="diagonal_relaxed")
+    return state, lambda: chain.from_iterable(_shingle_parts(data, where) for data, where in sources)
 
 
-def group_fields(state: pl.DataFrame, in_run: np.ndarray, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
+def state_rows(fresh: pl.DataFrame | ds.Dataset) -> pl.DataFrame:
+    """The run's signature rows without their shingles."""
+    if isinstance(fresh, ds.Dataset):
+        return pl.from_arrow(fresh.to_table(columns=list(STATE_COLUMNS)))
+    return fresh.select(STATE_COLUMNS)
+
+
+def _shingle_parts(data: pl.DataFrame | ds.Dataset, where: ds.Expression | None = None) -> Iterator[pl.DataFrame]:
+    if isinstance(data, pl.DataFrame):
+        return data.select("doc_id", "shingles").iter_slices(PART_ROWS)
+    batches = data.to_batches(columns=["doc_id", "shingles"], filter=where, **READ_AHEAD)
+    return (pl.from_arrow(batch) for batch in batches)
+
+
+def _height(frame: pl.DataFrame | ds.Dataset) -> int:
+    return frame.count_rows() if isinstance(frame, ds.Dataset) else frame.height
+
+
+def group_fields(state: pl.DataFrame, shingles: Shingles, in_run: np.ndarray, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The group fields of every document of `state` (with doc_id, in state order), and the duplicate pairs that
     involve a document of the run."""
     doc_ids = state["doc_id"]
@@ -102,14 +147,14 @@ def group_fields(state: pl.DataFrame, in_run: np.ndarray, settings: Settings) ->
     exact_of = rows.copy()
     exact_of[by_text] = by_text[np.repeat(starts, np.diff(starts, append=len(by_text)))]
 
-    shingles = Shingles(state["shingles"])
     near = near_pairs(shingles, by_text[starts], settings.near_duplicate_jaccard)
     near_of = earliest_of_components(
         rank, np.concatenate([near["first"].to_numpy(), by_text]), np.concatenate([near["second"].to_numpy(), exact_of[by_text]])
     )
     copies = rows[near_of != rows]
     similarity = np.full(len(rows), np.nan)
-    similarity[copies] = [shingles.jaccard(row, near_of[row]) for row in copies]
+    sets = shingles.of_rows(np.union1d(copies, near_of[copies]))
+    similarity[copies] = [jaccard(sets[row], sets[near_of[row]]) for row in copies]
 
     heads, clustered = story_edges(term_vectors(state["story_terms"]), doc_ids.to_list(), settings.story_similarity)
     story_of = earliest_of_components(story_rank, np.concatenate([heads, copies]), np.concatenate([clustered, near_of[copies]]))
@@ -158,13 +203,6 @@ def duplicate_pairs(
         .filter(pl.Series(in_run[later] | in_run[earlier]))
         .sort("doc_id", "other_doc_id")
     )
-
-
-def _chunked_like(frame: pl.DataFrame, columns: pl.DataFrame) -> pl.DataFrame:
-    """`columns` (as many rows as `frame`) in the chunks of `frame`'s columns, without copying."""
-    lengths = [len(chunk) for chunk in frame.get_column(frame.columns[0]).get_chunks()]
-    starts = np.cumsum([0, *lengths[:-1]])
-    return pl.concat([columns.slice(start, length) for start, length in zip(starts, lengths)], rechunk=False)
 
 
 def _ranks(state: pl.DataFrame, time: str) -> np.ndarray:

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Field, WriterProperties, write_deltalake
 
 from newsflow.batch import Batch
-from newsflow.catalog import TABLES, Contract, conform, load_contract, read_published, table_path
+from newsflow.catalog import READ_AHEAD, TABLES, Contract, conform, load_contract, published_files, read_published, table_path
 from newsflow.runs import RunRecord, commit_metadata
 from newsflow.settings import Settings
 
@@ -43,8 +43,6 @@ STAGING = "_staging"
 # that replaces rows) decodes a group at a time; deltalake's default groups hold up to a million rows.
 # Given writer properties, deltalake compresses nothing unless told: zstd (any Parquet reader has it).
 SLICE_ROWS = 20_000
-# Parquet files are read one record batch at a time (pyarrow reads up to 4 files and 16 batches ahead).
-READ_AHEAD = {"batch_readahead": 1, "fragment_readahead": 1}
 WRITER_PROPERTIES = WriterProperties(max_row_group_size=SLICE_ROWS, compression="ZSTD")
 # Tables with rows per document: a run's batches stage them, publish commits them at the end.
 STAGED_TABLES = ("documents", "paragraphs", "entities", "quotes", "quantities")
@@ -145,7 +143,8 @@ def stage(batch: Batch, settings: Settings) -> Batch:
 def staged_signatures(batch: Batch, settings: Settings) -> Batch:
     """The run with the signature rows its batches staged, in batch.signatures (None when no batch had documents)."""
     folder = staging_dir(settings.output_dir, batch.run_id) / NEW_SIGNATURES
-    return replace(batch, signatures=pl.read_parquet(folder / "*.parquet") if folder.is_dir() else None)
+    schema = load_contract(settings.contracts_dir, "signatures").arrow_schema
+    return replace(batch, signatures=ds.dataset(folder, format="parquet", schema=schema) if folder.is_dir() else None)
 
 
 def staged(batch: Batch, settings: Settings) -> Batch:
@@ -183,7 +182,11 @@ def publish_tables(batch: Batch, settings: Settings) -> dict[str, int]:
     metadata = commit_metadata(batch)
     before = current_versions(settings.output_dir)
     processed = _doc_ids(batch.documents)
-    frames = {**batch.frames(), "documents": _documents_with_updates(batch, processed, settings)}
+    frames = {
+        **batch.frames(),
+        "documents": _documents_with_updates(batch, processed, settings),
+        "signatures": _signatures_with_shingles(batch, settings),
+    }
     replaced = processed.union(*(u["doc_id"] for u in batch.document_updates))
     written: dict[str, int] = {}
     try:
@@ -254,20 +257,13 @@ def _any(expressions) -> ds.Expression:
     return result
 
 
-def _files(path: str) -> ds.Dataset:
-    """The table's current Parquet files, read by pyarrow alone: the Delta writer cannot read its own
-    table from inside a write, and newsflow tables use no deletion vectors or column mapping."""
-    table = DeltaTable(path)
-    return ds.dataset(table.file_uris(), schema=pa.schema(table.schema().to_arrow()), format="parquet")
-
-
 def _has_rows_of(path: str, contract: Contract, ids) -> bool:
-    return bool(ids) and _files(path).count_rows(filter=_replaced_filter(contract, ids)) > 0
+    return bool(ids) and published_files(path).count_rows(filter=_replaced_filter(contract, ids)) > 0
 
 
 def _rows_not_of(path: str, contract: Contract, ids) -> Iterator[pa.RecordBatch]:
     """The table's rows that stay, streamed batch by batch and brought to the current contract."""
-    batches = _files(path).scanner(filter=~_replaced_filter(contract, ids), **READ_AHEAD).to_batches()  # opened before the write
+    batches = published_files(path).scanner(filter=~_replaced_filter(contract, ids), **READ_AHEAD).to_batches()  # opened before the write
     return chain.from_iterable(conform(contract.table, pa.Table.from_batches([b]), contract).to_batches() for b in batches)
 
 
@@ -285,7 +281,7 @@ def _documents_with_updates(batch: Batch, processed: set[str], settings: Setting
         return batch.documents
     contract = load_contract(settings.contracts_dir, "documents")
     ids = set().union(*(u["doc_id"] for u in batch.document_updates)) - processed
-    dataset = _files(str(table_path(settings.output_dir, "documents")))
+    dataset = published_files(str(table_path(settings.output_dir, "documents")))
     earlier = dataset.to_table(filter=pc.field("doc_id").isin(pa.array(sorted(ids), pa.string())))
     run = Rows.of("documents", batch.documents, contract) if batch.documents is not None else Rows([], 0)
 
@@ -296,6 +292,16 @@ def _documents_with_updates(batch: Batch, processed: set[str], settings: Setting
         return conform("documents", rows, contract).to_batches()
 
     return Rows(chain.from_iterable(map(patched, chain(run.batches, [earlier]))), run.count + earlier.num_rows)
+
+
+def _signatures_with_shingles(batch: Batch, settings: Settings) -> "Rows | pl.DataFrame | None":
+    """The state the groups stage left, with each document's shingles read back part by part."""
+    if batch.shingles is None:
+        return batch.signatures
+    contract = load_contract(settings.contracts_dir, "signatures")
+    names = [column.name for column in contract.columns]
+    parts = (part.join(batch.signatures, on="doc_id").select(names) for part in batch.shingles())
+    return Rows(chain.from_iterable(conform("signatures", part, contract).to_batches() for part in parts), batch.signatures.height)
 
 
 def _restore(output_dir: Path, versions: dict[str, int], metadata: dict[str, str]) -> None:

@@ -203,7 +203,7 @@ class Checker:
 
         contract = load_contract(self.settings.contracts_dir, table)
         if not contract.expectations:  # nothing to check; its rows may still be withheld with their document
-            # Only the columns naming a document: a whole frame would be copied (signatures holds every document's shingles).
+            # Only the columns naming a document: a whole frame would be copied (signatures holds a row per document).
             return TableCheck(table, frame.select(c for c in DOCUMENT_REFERENCES if c in frame.columns).with_row_index(ROW), [])
         rows = validation_frame(frame, contract, self.batch, self.settings)
         suite = self.context.suites.add_or_update(
