@@ -80,7 +80,8 @@ def test_groups_need_the_signatures_of_the_duplicates_stage(tmp_path):
 def test_the_published_state_holds_every_documents_shingles_the_groups_stage_read_part_by_part(tmp_path):
     """Published shingles come from three places: the earlier table (kept rows), a changed file's new
     rows, and new files; the stage reads them from the table and the run's staged parts, and holds none."""
-    seeds, names = seed_texts(), sorted(seed_texts())
+    seeds = seed_texts()
+    names = sorted(seeds)
     source, output = tmp_path / "source", tmp_path / "out"
     run_stages(write_articles(source, {name: seeds[name] for name in names[:3]}), output, FIRST_RUN)
     write_articles(source, {names[0]: seeds[names[0]] + "\n\nThis article was corrected.", **{n: seeds[n] for n in names[3:]}})

@@ -18,7 +18,8 @@ import sys
 # glibc's allocator tunables, as environment variables and as mallopt() parameters.
 ARENAS = ("MALLOC_ARENA_MAX", -8, 2)  # two heaps per process, whatever the number of threads
 # Blocks of 128 KB and more are mapped alone (unmapped when freed), and free memory above 1 MB at a
-# heap's top is returned. Not in worker processes: there they cost the NER model ~10% of its speed.
+# heap's top is returned. Not in worker processes, which free little: in one short test NER ran ~10% slower
+# with them, though within this machine's run-to-run noise.
 THRESHOLDS = (("MALLOC_MMAP_THRESHOLD_", -3, 128 * 1024), ("MALLOC_TRIM_THRESHOLD_", -1, 1024 * 1024))
 
 

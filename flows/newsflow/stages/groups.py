@@ -30,9 +30,9 @@ from operator import or_
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+from deltalake import DeltaTable
 
 from newsflow.batch import Batch
 from newsflow.catalog import READ_AHEAD, load_contract, published_files, read_published, table_path
@@ -50,18 +50,18 @@ from newsflow.stages.stories import story_edges, story_rows, term_vectors
 DUPLICATE_FIELDS = ("exact_dup_of", "near_dup_of", "near_dup_similarity")
 GROUP_FIELDS = (*DUPLICATE_FIELDS, "story_id")
 STATE_COLUMNS = tuple(column for column in SIGNATURE_COLUMNS if column != "shingles")
-# Documents per part when the shingles are read from a frame in memory (the run's rows, when not staged).
-PART_ROWS = 20_000
 
 
 def run(batch: Batch, settings: Settings) -> Batch:
     fresh = batch.signatures
     if fresh is None and (batch.sources or batch.documents is not None):  # documents came, unsigned
         raise ValueError("the groups stage needs the signatures the duplicates stage builds: run duplicates first")
-    if fresh is None or not _height(fresh):  # nothing new: the published groups stand
+    rows = state_rows(fresh) if fresh is not None else None
+    if rows is None or rows.is_empty():  # nothing new: the published groups stand
         return batch.updated(signatures=None)
-    state, shingles = merged_state(settings, fresh)
-    in_run = state["doc_id"].is_in(state_rows(fresh)["doc_id"].implode())
+    state = merged_state(settings, rows)
+    in_run = state["doc_id"].is_in(rows["doc_id"].implode())
+    shingles = state_shingles(settings, fresh, rows["doc_id"])
     fields, pairs = group_fields(state, Shingles(state["doc_id"], shingles), in_run.to_numpy(), settings)
     regrouped = _changed(state, fields, DUPLICATE_FIELDS) & ~in_run
     moved = _changed(state, fields, ("story_id",)) & ~in_run
@@ -89,13 +89,12 @@ def run(batch: Batch, settings: Settings) -> Batch:
     )
 
 
-def merged_state(settings: Settings, fresh: pl.DataFrame | ds.Dataset) -> tuple[pl.DataFrame, Callable[[], Iterator[pl.DataFrame]]]:
-    """The published signatures with this run's rows added, or replacing those of the same doc_id (a changed
-    file), without their shingles; and the state's shingles, read part by part (doc_id and shingles frames).
+def merged_state(settings: Settings, rows: pl.DataFrame) -> pl.DataFrame:
+    """The published signatures with the run's rows (state_rows) added, or replacing those of the same doc_id
+    (a changed file), all without their shingles (state_shingles reads them).
 
     A replaced document keeps the time it was first seen; rows of the run have null group fields.
     """
-    rows = state_rows(fresh)
     replaced = pl.col("doc_id").is_in(rows["doc_id"].implode())
     seen = read_published(settings.output_dir, "signatures", ["doc_id", "first_seen_at"], where=replaced)
     if seen is not None and not seen.is_empty():
@@ -104,32 +103,37 @@ def merged_state(settings: Settings, fresh: pl.DataFrame | ds.Dataset) -> tuple[
     contract = load_contract(settings.contracts_dir, "signatures")
     columns = [column.name for column in contract.columns if column.name != "shingles"]
     prior = read_published(settings.output_dir, "signatures", columns, where=~replaced)
-    sources = [(fresh, None)]
     if prior is None:
         prior = pl.DataFrame(schema=contract.polars_schema(*columns))
-    else:  # the files of this version: publish reads them again while it overwrites the table
-        kept = ~pc.field("doc_id").isin(pa.array(rows["doc_id"].to_list(), pa.string()))
-        sources.insert(0, (published_files(table_path(settings.output_dir, "signatures")), kept))
-    state = pl.concat([prior, rows], how="diagonal_relaxed")
-    return state, lambda: chain.from_iterable(_shingle_parts(data, where) for data, where in sources)
+    return pl.concat([prior, rows], how="diagonal_relaxed")
 
 
 def state_rows(fresh: pl.DataFrame | ds.Dataset) -> pl.DataFrame:
-    """The run's signature rows without their shingles."""
+    """The run's signature rows (in memory, or the staged parts) without their shingles."""
     if isinstance(fresh, ds.Dataset):
         return pl.from_arrow(fresh.to_table(columns=list(STATE_COLUMNS)))
     return fresh.select(STATE_COLUMNS)
 
 
-def _shingle_parts(data: pl.DataFrame | ds.Dataset, where: ds.Expression | None = None) -> Iterator[pl.DataFrame]:
+def state_shingles(settings: Settings, fresh: pl.DataFrame | ds.Dataset, run_ids: pl.Series) -> Callable[[], Iterator[pl.DataFrame]]:
+    """The shingles of merged_state's documents, read part by part as doc_id and shingles frames: the published
+    table's but for the run's doc_ids, then the run's.
+
+    The published ones come from the files of the table's current version, which stay readable while
+    publish overwrites the table with them.
+    """
+    sources = [(fresh, None)]
+    path = str(table_path(settings.output_dir, "signatures"))
+    if DeltaTable.is_deltatable(path):
+        sources.insert(0, (published_files(path), ~pc.field("doc_id").isin(run_ids.to_arrow())))
+    return lambda: chain.from_iterable(_shingle_parts(data, where) for data, where in sources)
+
+
+def _shingle_parts(data: pl.DataFrame | ds.Dataset, where: ds.Expression | None) -> Iterator[pl.DataFrame]:
     if isinstance(data, pl.DataFrame):
-        return data.select("doc_id", "shingles").iter_slices(PART_ROWS)
+        return data.select("doc_id", "shingles").iter_slices()
     batches = data.to_batches(columns=["doc_id", "shingles"], filter=where, **READ_AHEAD)
     return (pl.from_arrow(batch) for batch in batches)
-
-
-def _height(frame: pl.DataFrame | ds.Dataset) -> int:
-    return frame.count_rows() if isinstance(frame, ds.Dataset) else frame.height
 
 
 def group_fields(state: pl.DataFrame, shingles: Shingles, in_run: np.ndarray, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:

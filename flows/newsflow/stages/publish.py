@@ -299,8 +299,7 @@ def _signatures_with_shingles(batch: Batch, settings: Settings) -> "Rows | pl.Da
     if batch.shingles is None:
         return batch.signatures
     contract = load_contract(settings.contracts_dir, "signatures")
-    names = [column.name for column in contract.columns]
-    parts = (part.join(batch.signatures, on="doc_id").select(names) for part in batch.shingles())
+    parts = (part.join(batch.signatures, on="doc_id") for part in batch.shingles())
     return Rows(chain.from_iterable(conform("signatures", part, contract).to_batches() for part in parts), batch.signatures.height)
 
 
