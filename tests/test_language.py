@@ -150,11 +150,14 @@ def test_detection_is_identical_across_calls_and_processes(seeds):
     assert again.paragraphs.equals(seeds.paragraphs) and again.documents.equals(seeds.documents)
 
 
-def test_probabilities_are_plain_langdetects_to_the_last_bit(seeds, monkeypatch):
+def test_probabilities_are_plain_langdetects(seeds, monkeypatch):
+    """The same languages as seeded langdetect, with the same probabilities up to rounding (log space)."""
     monkeypatch.setattr(DetectorFactory, "seed", 0)
-    texts = [*seeds.paragraphs["text"], GERMAN_PARAGRAPH, FRENCH_ARTICLE, CHINESE_ARTICLE]
+    texts = [*seeds.paragraphs["text"], GERMAN_PARAGRAPH, FRENCH_ARTICLE, CHINESE_ARTICLE, "China and russias president"]
     for text in texts:
         plain = {}
         for found in detect_langs(text):
             plain[found.lang.split("-")[0]] = plain.get(found.lang.split("-")[0], 0.0) + found.prob
-        assert dict(language_probabilities(text)) == plain, text
+        ours = dict(language_probabilities(text))
+        assert ours.keys() == plain.keys(), text
+        assert all(abs(ours[lang] - plain[lang]) < 1e-9 for lang in plain), text

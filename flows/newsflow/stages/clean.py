@@ -6,6 +6,7 @@ Paragraphs are the non-empty lines of the article; the text is the paragraphs jo
 blank line, and each paragraph's char_start/char_end index into it.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -170,19 +171,35 @@ def drop_repeated_sentences(paragraph: str, similarity: float) -> tuple[str, lis
     sentences = [paragraph[a:b] for a, b in zip(bounds, bounds[1:]) if paragraph[a:b].strip()]
     if len(sentences) < 2:
         return paragraph, []
-    kept, repeats = [], []
+    kept, repeats, earlier = [], [], []
     for sentence in sentences:
-        if len(_WORD.findall(sentence)) >= _MIN_REPEATED_WORDS and any(
-            _similar(sentence, earlier, similarity) for earlier in kept
-        ):
+        text = sentence.strip().lower()
+        if len(_WORD.findall(sentence)) >= _MIN_REPEATED_WORDS and any(e.similar(text, similarity) for e in earlier):
             repeats.append(sentence.strip())
         else:
             kept.append(sentence)
+            earlier.append(_KeptSentence(text))
     return ("".join(kept).strip(), repeats) if repeats else (paragraph, [])
 
 
-def _similar(a: str, b: str, threshold: float) -> bool:
-    matcher = SequenceMatcher(None, a.strip().lower(), b.strip().lower(), autojunk=False)
-    return matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
+class _KeptSentence:
+    """A kept sentence, compared with the later ones by difflib's ratio.
+
+    difflib indexes the second sequence of a comparison, so the kept sentence is the second and
+    is indexed once, and only when a later sentence is close enough in length to be similar.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+
+    @functools.cached_property
+    def matcher(self) -> SequenceMatcher:
+        return SequenceMatcher(None, b=self.text, autojunk=False)
+
+    def similar(self, text: str, threshold: float) -> bool:
+        if 2 * min(len(text), len(self.text)) / (len(text) + len(self.text)) < threshold:  # real_quick_ratio
+            return False
+        self.matcher.set_seq1(text)
+        return self.matcher.quick_ratio() >= threshold and self.matcher.ratio() >= threshold
 
 
