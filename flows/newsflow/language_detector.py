@@ -107,6 +107,11 @@ def language_probabilities(text: str) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(merged.items(), key=lambda item: (-item[1], item[0])))
 
 
+def load_profiles() -> None:
+    """Load langdetect's profiles in this process now (a worker's start-up)."""
+    _factory()
+
+
 @functools.cache
 def _factory() -> DetectorFactory:
     """langdetect's profiles, loaded once per process, and its seed, set in every process."""

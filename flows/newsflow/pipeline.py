@@ -108,6 +108,8 @@ def stage_tables(batch: Batch, settings: Settings) -> Batch:
 @stage_task(name="process batch")
 def process_batch(batch: Batch, settings: Settings) -> Batch:
     """One batch of the run's files through the per-document stages; its document tables are staged."""
+    language.start_workers(settings, len(batch.sources))  # they start while the batch is read and cleaned
+    extract.start_workers(settings, len(batch.sources))
     batch = ingest_articles(batch, settings)
     batch = clean_articles(batch, settings)
     batch = detect_languages(batch, settings)

@@ -2,15 +2,16 @@
 
 The CPU-bound stages (language detection, the spaCy model) run in spawned worker processes,
 whose start-up costs seconds: a fresh interpreter, langdetect's profiles, the model. Inside
-`kept()` (the flow wraps its batches in it) a pool is started by the first batch that needs it
-and reused by the next ones. A worker's memory stays flat: it imports only what its work needs
+`kept()` (the flow wraps its batches in it) a pool is started when the first batch begins
+(`start()`: the workers load while the flow's process reads and cleans the batch) and reused by
+the next batches. A worker's memory stays flat: it imports only what its work needs
 (no data frames), and the model forgets the words of each chunk it reads (spaCy's memory zones).
 Outside `kept()` a pool lasts one call.
 """
 
 import multiprocessing
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -60,3 +61,14 @@ def pool(workers: int) -> Iterator[ProcessPoolExecutor]:
                 del _kept[workers]  # the next call starts a new one
         executor.shutdown(cancel_futures=True)
         raise
+
+
+def start(workers: int, load: Callable[[], object]) -> None:
+    """Inside `kept()`: start the pool of `workers` now, each worker running `load` (imports, a model),
+    without waiting. The workers start while the flow's process runs the stages before the first that
+    needs them (the flow's process uses one core; the others are idle). Outside `kept()`: nothing."""
+    if _kept is None:
+        return
+    with pool(workers) as executor:
+        for _ in range(workers):  # each idle worker takes one
+            executor.submit(load)

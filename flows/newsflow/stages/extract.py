@@ -12,6 +12,7 @@ starting them (newsflow.workers: in a flow run, the same workers serve every bat
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from itertools import chain
 
 import polars as pl
@@ -19,10 +20,11 @@ import polars as pl
 from newsflow.batch import Batch
 from newsflow.catalog import load_contract
 from newsflow.extraction import Article, Extraction, extract_chunk, headers
-from newsflow.extraction.entities import installed_package
+from newsflow.extraction.entities import installed_package, load_model
 from newsflow.progress import track
 from newsflow.settings import Settings
 from newsflow.workers import pool as workers_pool
+from newsflow.workers import start as workers_start
 
 ENGLISH = "en"
 DOCUMENT_FIELDS = ("subtitle", "byline", "published_at", "published_at_raw", "dateline")
@@ -87,10 +89,21 @@ def _table(settings: Settings, table: str, rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=contract.polars_schema(*(c.name for c in contract.columns)), orient="row")
 
 
+def ner_processes(settings: Settings, n_english: int) -> int:
+    """The processes that run the model over `n_english` English articles; under 2, the flow's process does."""
+    return min(settings.ner_processes, n_english // _MIN_DOCUMENTS_PER_PROCESS)
+
+
+def start_workers(settings: Settings, articles: int) -> None:
+    """Start the workers that will run the model over a batch of `articles` (if English), loading it, without waiting."""
+    if (processes := ner_processes(settings, articles)) > 1:
+        workers_start(processes, partial(load_model, settings.spacy_model))
+
+
 def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterator[Extraction]:
     """The extraction of every article, in order; the model runs in worker processes when there are enough English articles."""
     n_english = sum(a.is_english for a in articles)
-    processes = min(settings.ner_processes, n_english // _MIN_DOCUMENTS_PER_PROCESS)
+    processes = ner_processes(settings, n_english)
     chunks = [articles[i : i + _CHUNK_SIZE] for i in range(0, len(articles), _CHUNK_SIZE)]
     if n_english:
         installed_package(settings.spacy_model)  # fail here, with the install command, rather than in every worker

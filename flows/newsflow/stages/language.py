@@ -12,10 +12,11 @@ import polars as pl
 
 from newsflow.batch import Batch
 from newsflow.catalog import load_contract
-from newsflow.language_detector import UND, DocumentLanguage, Thresholds, detect_document
+from newsflow.language_detector import UND, DocumentLanguage, Thresholds, detect_document, load_profiles
 from newsflow.progress import track
 from newsflow.settings import Settings
 from newsflow.workers import pool as workers_pool
+from newsflow.workers import start as workers_start
 
 # Chunks per worker: enough to even out documents of different lengths, few enough to keep pickling cheap.
 _CHUNKS_PER_WORKER = 8
@@ -60,8 +61,8 @@ def detect_documents(documents: list[list[str]], settings: Settings) -> list[Doc
     the workers' start-up; spawned workers share nothing with the flow's threads.
     """
     detect = partial(detect_document, thresholds=thresholds(settings))
-    workers = min(settings.language_workers, len(documents))
-    if workers < 2 or len(documents) < settings.language_pool_min_documents:
+    workers = pool_workers(settings, len(documents))
+    if workers < 2:
         return [detect(paragraphs) for paragraphs in track(documents, "language")]
     chunksize = max(1, len(documents) // (workers * _CHUNKS_PER_WORKER))
     try:
@@ -74,6 +75,17 @@ def detect_documents(documents: list[list[str]], settings: Settings) -> list[Doc
             "the flow from a script, put the call under `if __name__ == \"__main__\":` (workers are spawned and import "
             "it); if memory ran out, set NEWSFLOW_LANGUAGE_WORKERS lower"
         ) from error
+
+
+def pool_workers(settings: Settings, documents: int) -> int:
+    """The worker processes that detect a batch of `documents`; under 2, the flow's process detects them."""
+    return min(settings.language_workers, documents) if documents >= settings.language_pool_min_documents else 1
+
+
+def start_workers(settings: Settings, documents: int) -> None:
+    """Start the workers that will detect a batch of `documents`, loading langdetect's profiles, without waiting."""
+    if (workers := pool_workers(settings, documents)) > 1:
+        workers_start(workers, load_profiles)
 
 
 def thresholds(settings: Settings) -> Thresholds:
