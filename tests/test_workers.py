@@ -57,6 +57,24 @@ def test_started_workers_are_spawned_at_once_and_load_before_the_work_asked_of_t
         assert loaded and loaded <= pids
 
 
+def test_what_started_workers_load_stays_in_them():
+    """Loading the model in the workers brings nothing back: the flow's process never imports spaCy."""
+    code = (
+        "import os, sys\n"
+        "from functools import partial\n"
+        "from newsflow import workers\n"
+        "from newsflow.extraction.entities import load_model\n"
+        "if __name__ == '__main__':\n"
+        "    with workers.kept():\n"
+        "        workers.start(2, partial(load_model, 'en_core_web_sm'))\n"
+        "        with workers.pool(2) as started:\n"
+        "            started.submit(os.getpid).result()  # queued after the two loads: at least one has finished\n"
+        "    print('spacy' in sys.modules)\n"
+    )
+    imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "False"
+
+
 def test_outside_a_run_start_starts_nothing(monkeypatch):
     monkeypatch.setattr(workers, "pool", lambda n: pytest.fail("a pool was started outside kept()"))
     workers.start(2, os.getpid)

@@ -71,4 +71,8 @@ def start(workers: int, load: Callable[[], object]) -> None:
         return
     with pool(workers) as executor:
         for _ in range(workers):  # each idle worker takes one
-            executor.submit(load)
+            executor.submit(_call, load)
+
+
+def _call(load: Callable[[], object]) -> None:
+    load()  # what it loaded stays in the worker: it is not pickled back
