@@ -70,8 +70,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="newsflow-memory-"))
-    # One NER process: the stubs are not importable by worker processes.
-    os.environ.update(PREFECT_HOME=str(work / "prefect"), NEWSFLOW_GX_DIR=str(work / "gx"), PREFECT_LOGGING_LEVEL="WARNING", NEWSFLOW_NER_PROCESSES="1")
+    # No worker processes: the stubs are not importable by them (and the flow would start them at each batch's start).
+    os.environ.update(
+        PREFECT_HOME=str(work / "prefect"),
+        NEWSFLOW_GX_DIR=str(work / "gx"),
+        PREFECT_LOGGING_LEVEL="WARNING",
+        NEWSFLOW_NER_PROCESSES="1",
+        NEWSFLOW_LANGUAGE_WORKERS="1",
+    )
     stub_models()
     from newsflow import pipeline  # after PREFECT_HOME
 

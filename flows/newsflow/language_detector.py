@@ -168,7 +168,8 @@ class _Detector(Detector):
             logs += log_prob
             # langdetect checks after draw i = 0, 5, 10, …, and stops at ITERATION_LIMIT.
             checked = np.arange(-done % 5, _DRAWS_AHEAD, 5)
-            shifted = logs[checked] - logs[checked].max(axis=1, keepdims=True)
+            at_checks = logs[checked]
+            shifted = at_checks - at_checks.max(axis=1, keepdims=True)
             best = 1.0 / np.exp(shifted).sum(axis=1)  # the highest normalised probability
             stop = np.flatnonzero((best > self.CONV_THRESHOLD) | (done + checked >= self.ITERATION_LIMIT))
             if len(stop):
@@ -260,8 +261,6 @@ class _ProfileRows:
                 self.matrix = grown
             self.matrix[found] = row
         return found
-
-
 
 
 @functools.cache
