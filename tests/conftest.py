@@ -1,19 +1,22 @@
 """Shared fixtures: a private Prefect home and server, a private GX project, the seed articles, one pipeline run over them."""
 
 import os
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
+# Everything the session writes outside pytest's own tmp_path lives here, removed when the session ends.
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="newsflow-test-"))
 # Before anything imports Prefect: a throwaway Prefect home, no telemetry (there is no network).
-os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="newsflow-test-prefect-")
+os.environ["PREFECT_HOME"] = str(SESSION_DIR / "prefect")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 # Stage functions called with default settings never read or write the project's own output/.
-os.environ["NEWSFLOW_OUTPUT_DIR"] = tempfile.mkdtemp(prefix="newsflow-test-output-")
+os.environ["NEWSFLOW_OUTPUT_DIR"] = str(SESSION_DIR / "output")
 # Validation results and Data Docs of the test runs stay out of the project's gx/.
-os.environ["NEWSFLOW_GX_DIR"] = tempfile.mkdtemp(prefix="newsflow-test-gx-")
+os.environ["NEWSFLOW_GX_DIR"] = str(SESSION_DIR / "gx")
 
 import polars as pl  # noqa: E402
 import pytest  # noqa: E402
@@ -26,6 +29,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SEEDS = PROJECT_ROOT / "seeds"
 # Measuring corpora live beside the project (../shared/corpora), never inside it.
 CORPORA = Path(os.environ.get("NEWSFLOW_CORPORA", PROJECT_ROOT.parent / "shared" / "corpora"))
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from langdetect import DetectorFactory, detect_langs
 
-from conftest import SEEDS
+from conftest import SEEDS, SESSION_DIR
 
 from newsflow.batch import Batch
 from newsflow.language_detector import UND, detect_document, language_probabilities
@@ -36,7 +36,7 @@ CHINESE_ARTICLE = """中国国家主席习近平抵达莫斯科
 
 def detect_folder(source: Path, **settings) -> Batch:
     """ingest → clean → language over a folder, as a first run into a fresh output folder, without Prefect."""
-    settings = Settings(source_dir=source, output_dir=Path(tempfile.mkdtemp(prefix="newsflow-language-")), **settings)
+    settings = Settings(source_dir=source, output_dir=Path(tempfile.mkdtemp(prefix="language-", dir=SESSION_DIR)), **settings)
     batch = ingest.plan(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings)
     for stage in (ingest, clean, language):
         batch = stage.run(batch, settings)

@@ -72,7 +72,7 @@ def test_tables_are_written_with_run_metadata_and_read_back(settings):
 def test_published_parquet_files_hold_row_groups_a_reader_can_decode_one_at_a_time(settings, monkeypatch):
     import pyarrow.parquet as pq
 
-    monkeypatch.setattr(publish, "WRITER_PROPERTIES", publish.WriterProperties(max_row_group_size=100))
+    monkeypatch.setattr(publish, "SLICE_ROWS", 100)
     rows = pl.DataFrame([paragraph("d1", i, f"paragraph {i}") for i in range(250)])
     publish_tables(Batch("run-1", STARTED, documents=documents("d1"), paragraphs=rows), settings)
     files = DeltaTable(str(settings.output_dir / "paragraphs")).file_uris()

@@ -28,10 +28,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, Field, WriterProperties, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Field, write_deltalake
 
 from newsflow.batch import Batch
 from newsflow.catalog import READ_AHEAD, TABLES, Contract, conform, load_contract, published_files, read_published, table_path
+from newsflow.delta_files import commit_rows
 from newsflow.runs import RunRecord, commit_metadata
 from newsflow.settings import Settings
 
@@ -39,11 +40,9 @@ log = logging.getLogger(__name__)
 
 LOCK_FILE = ".newsflow.lock"
 STAGING = "_staging"
-# Rows per slice checked against a contract, and per Parquet row group written: a reader (or a run
-# that replaces rows) decodes a group at a time; deltalake's default groups hold up to a million rows.
-# Given writer properties, deltalake compresses nothing unless told: zstd (any Parquet reader has it).
+# Rows per slice checked against a contract, and at most per Parquet row group written: a reader (or a
+# run that replaces rows) decodes a group at a time.
 SLICE_ROWS = 20_000
-WRITER_PROPERTIES = WriterProperties(max_row_group_size=SLICE_ROWS, compression="ZSTD")
 # Tables with rows per document: a run's batches stage them, publish commits them at the end.
 STAGED_TABLES = ("documents", "paragraphs", "entities", "quotes", "quantities")
 # The signature rows of a run's documents, staged by its batches for the groups stage (not a table).
@@ -236,11 +235,8 @@ def write_table(
         mode, rows = "overwrite", Rows(chain(_rows_not_of(path, contract, replaced_ids), rows.batches), rows.count)
     elif mode != "overwrite" and not rows.count:  # appending nothing
         return None
-    reader = pa.RecordBatchReader.from_batches(contract.arrow_schema, rows.batches)
-    if mode == "overwrite":
-        write_deltalake(path, reader, mode="overwrite", schema_mode="overwrite", commit_properties=commit, writer_properties=WRITER_PROPERTIES)
-    else:  # append, or replace where no earlier row is replaced
-        write_deltalake(path, reader, mode="append", schema_mode="merge", commit_properties=commit, writer_properties=WRITER_PROPERTIES)
+    # append, or replace where no earlier row is replaced, keeps the table's schema (ensure_tables gave it the contract's columns)
+    commit_rows(path, contract.arrow_schema, rows.batches, "overwrite" if mode == "overwrite" else "append", SLICE_ROWS, commit)
     return DeltaTable(path).version()
 
 
