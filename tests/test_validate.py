@@ -125,6 +125,16 @@ def test_data_docs_index_lists_each_tables_suite_and_the_run(seeds_run):
         assert record.validation["suites"][table]["expectations"] >= 3
 
 
+def test_a_tables_checkpoint_is_made_once_and_used_by_every_later_batch(tmp_path, monkeypatch, seeds_batch):
+    made = []
+    make = validate.Project._make_checkpoint
+    monkeypatch.setattr(validate.Project, "_make_checkpoint", lambda self, contract, settings: made.append(contract.table) or make(self, contract, settings))
+    settings = Settings(gx_dir=tmp_path / "gx")
+    first, second = validate.run(seeds_batch, settings), validate.run(seeds_batch, settings)
+    assert sorted(made) == ["documents", "paragraphs", "quarantine"]
+    assert second.validation["suites"] == first.validation["suites"] and second.documents.height == 5
+
+
 def test_changing_an_expectation_in_schemas_changes_what_the_next_run_checks(tmp_path, monkeypatch, seeds_batch):
     contracts = tmp_path / "schemas"
     shutil.copytree(CONTRACTS, contracts)
