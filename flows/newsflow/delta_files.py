@@ -1,10 +1,11 @@
 """Parquet files of a Delta table, written by pyarrow and committed in one transaction by deltalake.
 
 deltalake's own writer keeps every file it writes in memory until the file is complete (100 MB
-by default) and buffers more besides: writing a 100,000-row signatures table added 0.8 GB to the
-process. pyarrow writes a row group at a time to disk (+0.15 GB for the same table); deltalake
-then commits the files with the statistics readers skip files by (as deltalake itself writes
-them: rows, and per top-level column of a plain type its nulls, minimum and maximum).
+by default) and buffers more besides; pyarrow writes a row group at a time to disk. Writing the
+100,000-row signatures table of the synthetic corpus (330 MB of Parquet) from 2,000-row batches
+added 0.80 GiB to the process with deltalake's writer, 0.16 GiB this way. deltalake then commits
+the files with the statistics readers skip files by, as deltalake itself writes them: rows, and
+per top-level column of a plain type its nulls, minimum and maximum.
 """
 
 import json
@@ -56,7 +57,8 @@ def write_files(folder: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatc
         except BaseException:
             (folder / name).unlink(missing_ok=True)
             raise
-        yield AddAction(name, (folder / name).stat().st_size, {}, int(time.time() * 1000), True, file_stats(writer.writer.metadata, schema))
+        stats = file_stats(pq.read_metadata(folder / name), schema)
+        yield AddAction(name, (folder / name).stat().st_size, {}, int(time.time() * 1000), True, stats)
 
 
 def _row_groups(schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows: int) -> Iterator[pa.Table]:
