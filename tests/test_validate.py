@@ -135,6 +135,17 @@ def test_a_tables_checkpoint_is_made_once_and_used_by_every_later_batch(tmp_path
     assert second.validation["suites"] == first.validation["suites"] and second.documents.height == 5
 
 
+def test_a_project_another_process_saved_since_is_still_used(tmp_path, seeds_batch):
+    """Another process (a Dask worker, another run) saving the same suites makes this process's objects stale."""
+    settings = Settings(gx_dir=tmp_path / "gx")
+    assert validate.run(seeds_batch, settings).documents.height == 5
+    saves = "from newsflow.catalog import load_contract; from newsflow.settings import Settings; from newsflow.stages import validate; "
+    saves += f"settings = Settings(gx_dir={str(settings.gx_dir)!r}); "
+    saves += "[validate.gx_project(settings.gx_dir.resolve()).checkpoint(load_contract(settings.contracts_dir, t), settings) for t in ('documents', 'paragraphs')]"
+    subprocess.run([sys.executable, "-c", saves], check=True)
+    assert validate.run(seeds_batch, settings).documents.height == 5
+
+
 def test_changing_an_expectation_in_schemas_changes_what_the_next_run_checks(tmp_path, monkeypatch, seeds_batch):
     contracts = tmp_path / "schemas"
     shutil.copytree(CONTRACTS, contracts)
