@@ -35,7 +35,7 @@ def commit_rows(
     folder = Path(path)
     actions: list[AddAction] = []
     try:
-        actions.extend(write_files(folder, schema, batches, group_rows))
+        actions.extend(_write_files(folder, schema, batches, group_rows))
     except BaseException:
         for action in actions:  # written, but never to be committed
             (folder / action.path).unlink(missing_ok=True)
@@ -43,7 +43,7 @@ def commit_rows(
     DeltaTable(path).create_write_transaction(actions, mode, schema, commit_properties=commit)
 
 
-def write_files(folder: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows: int) -> Iterator[AddAction]:
+def _write_files(folder: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows: int) -> Iterator[AddAction]:
     """Zstd Parquet files of up to about FILE_BYTES, in row groups of up to `group_rows` rows and GROUP_BYTES; each
     file's add action once it is complete. A file that fails half-way is removed."""
     groups = _row_groups(schema, batches, group_rows)

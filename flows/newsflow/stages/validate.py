@@ -169,6 +169,18 @@ class Project:
     source: Any  # the GX pandas data source; each table is one of its dataframe assets
     checkpoints: dict[str, tuple[str, Any, dict[str, Expectation]]] = field(default_factory=dict)  # per table
 
+    def run(self, contract: Contract, settings: Settings, **parameters) -> tuple[Any, dict[str, Expectation]]:
+        """Run the table's Checkpoint with `parameters`: its result, and the contract's expectation behind each GX
+        expectation id. When another process saved its own since, GX refuses the stale objects: they are saved again."""
+        from great_expectations.exceptions.resource_freshness import CheckpointRelatedResourcesFreshnessError
+
+        checkpoint, expectations = self.checkpoint(contract, settings)
+        try:
+            return checkpoint.run(**parameters), expectations
+        except CheckpointRelatedResourcesFreshnessError:
+            checkpoint, expectations = self.checkpoint(contract, settings, remake=True)
+            return checkpoint.run(**parameters), expectations
+
     def checkpoint(self, contract: Contract, settings: Settings, remake: bool = False) -> tuple[Any, dict[str, Expectation]]:
         """The table's Checkpoint, and the contract's expectation behind each GX expectation id; `remake` saves
         them again, when another process saved its own since."""
@@ -244,24 +256,22 @@ class Checker:
         """Run the table's suite over its rows; the Data Docs are built afterwards, once for all tables."""
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-        from great_expectations.exceptions.resource_freshness import CheckpointRelatedResourcesFreshnessError
 
         contract = load_contract(self.settings.contracts_dir, table)
         if not contract.expectations:  # nothing to check; its rows may still be withheld with their document
             # Only the columns naming a document: a whole frame would be copied (signatures holds a row per document).
             return TableCheck(table, frame.select(c for c in DOCUMENT_REFERENCES if c in frame.columns).with_row_index(ROW), [])
         rows = validation_frame(frame, contract, self.batch, self.settings)
-        frame = rows.to_pandas()
-        checkpoint, expectations = self.project.checkpoint(contract, self.settings)
         with warnings.catch_warnings():
             # pandas warns that the boilerplate rules have groups; GX only asks whether they match.
             warnings.filterwarnings("ignore", "This pattern is interpreted as a regular expression", UserWarning)
-            parameters = {"expectation_parameters": self.parameters, "run_id": RunIdentifier(run_name=self.batch.run_id)}
-            try:
-                run = checkpoint.run(batch_parameters={"dataframe": frame}, **parameters)
-            except CheckpointRelatedResourcesFreshnessError:  # another process (a Dask worker, a run) saved them since
-                checkpoint, expectations = self.project.checkpoint(contract, self.settings, remake=True)
-                run = checkpoint.run(batch_parameters={"dataframe": frame}, **parameters)
+            run, expectations = self.project.run(
+                contract,
+                self.settings,
+                batch_parameters={"dataframe": rows.to_pandas()},
+                expectation_parameters=self.parameters,
+                run_id=RunIdentifier(run_name=self.batch.run_id),
+            )
         [(result_id, result)] = run.run_results.items()
         outcomes = []
         for checked in result.results:
