@@ -246,6 +246,20 @@ def test_an_article_too_long_for_the_model_keeps_its_header_and_is_reported(tmp_
     assert result.quarantine.select("stage", "source_uri", "code").rows() == [("extract", "long.txt", "too_long_for_ner")]
 
 
+def test_the_model_reads_at_most_eight_articles_and_16000_characters_at_once():
+    seeds = [extraction.Article(f"{i}", path.read_text(encoding="utf-8"), (), True) for i, path in enumerate(sorted(SEEDS.glob("*.txt")))]
+    long = extraction.Article("long", seeds[0].text * 8, (), True)  # over 16,000 characters: it goes alone
+    articles = [*seeds, long, *seeds * 4]
+    chunks = list(extract._chunks(articles))
+    assert [a for chunk in chunks for a in chunk] == articles
+    assert [long] in chunks
+    sizes = [(len(chunk), sum(len(a.text) for a in chunk)) for chunk in chunks]
+    assert all(n <= 8 and (n == 1 or characters <= 16_000) for n, characters in sizes)
+    # A call ends only where the next article would break a bound.
+    for (n, characters), following in zip(sizes, chunks[1:]):
+        assert n == 8 or characters + len(following[0].text) > 16_000
+
+
 def test_a_document_that_breaks_extraction_is_quarantined_and_the_run_goes_on(tmp_path, monkeypatch):
     write_article(tmp_path, "a.txt", "Xi visits Moscow", "Xi Jinping met Vladimir Putin on Monday.")
     write_article(tmp_path, "b.txt", "Putin hosts Xi", "“We are friends,” Putin said.")

@@ -27,6 +27,23 @@ def test_what_the_environment_already_says_is_kept():
     assert probe(ARROW_DEFAULT_MEMORY_POOL="jemalloc", MALLOC_ARENA_MAX="4") == ["jemalloc", "4"]
 
 
+POLARS_FREES = (
+    "import newsflow, polars as pl, psutil; mb = lambda: psutil.Process().memory_info().rss / 2**20; "
+    "pl.DataFrame({'x': range(10)}).sum(); before = mb(); "
+    "frame = pl.int_range(0, 20_000_000, eager=True).alias('x').to_frame().with_columns(y=pl.col('x') * 2); "  # 320 MB
+    "held = mb() - before; del frame; print(round(held), round(mb() - before))"
+)
+
+
+def test_memory_polars_frees_goes_back_to_the_system_unless_the_environment_says_otherwise():
+    env = {k: v for k, v in os.environ.items() if k != memory.POLARS_ALLOCATOR[0]}
+    run = lambda extra: subprocess.run([sys.executable, "-c", POLARS_FREES], env=env | extra, capture_output=True, text=True, check=True)
+    held, left = map(int, run({}).stdout.split())
+    assert held > 250 and left < 50
+    held, left = map(int, run({memory.POLARS_ALLOCATOR[0]: "dirty_decay_ms:10000"}).stdout.split())  # jemalloc's default
+    assert left > 250
+
+
 def test_worker_processes_inherit_the_pyarrow_pool_and_the_number_of_heaps():
     with workers.pool(1) as pool:
         seen = pool.submit(os.getenv, "MALLOC_ARENA_MAX").result(), pool.submit(os.getenv, "ARROW_DEFAULT_MEMORY_POOL").result()

@@ -35,7 +35,7 @@ import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
 from newsflow.batch import Batch
-from newsflow.catalog import READ_AHEAD, load_contract, published_files, read_published, table_path
+from newsflow.catalog import load_contract, published_files, read_batches, read_published, table_path
 from newsflow.settings import Settings
 from newsflow.stages.duplicates import (
     SIGNATURE_COLUMNS,
@@ -132,8 +132,7 @@ def state_shingles(settings: Settings, fresh: pl.DataFrame | ds.Dataset, run_ids
 def _shingle_parts(data: pl.DataFrame | ds.Dataset, where: ds.Expression | None) -> Iterator[pl.DataFrame]:
     if isinstance(data, pl.DataFrame):
         return data.select("doc_id", "shingles").iter_slices()
-    batches = data.to_batches(columns=["doc_id", "shingles"], filter=where, **READ_AHEAD)
-    return (pl.from_arrow(batch) for batch in batches)
+    return (pl.from_arrow(batch) for batch in read_batches(data, ["doc_id", "shingles"], where))
 
 
 def group_fields(state: pl.DataFrame, shingles: Shingles, in_run: np.ndarray, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:

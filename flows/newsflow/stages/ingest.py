@@ -62,7 +62,7 @@ def plan(batch: Batch, settings: Settings) -> Batch:
         manifest[source_uri] = fingerprint
         if previous.get(source_uri) == fingerprint:
             continue
-        source = Source(path, source_uri, doc_id_for(source_uri))
+        source = Source(str(path), source_uri, doc_id_for(source_uri))
         if isinstance(outcome, Refused):
             quarantined.append(_refusal(source, outcome, fingerprint))
         else:
@@ -88,7 +88,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
     """Read the batch's sources into documents (a file that changed into something unreadable since the plan is quarantined)."""
     articles, quarantined = [], []
     for source in track(batch.sources, "ingest"):
-        fingerprint, outcome = examine(source.path, settings.max_file_bytes)
+        fingerprint, outcome = examine(Path(source.path), settings.max_file_bytes)
         if isinstance(outcome, Refused):
             quarantined.append(_refusal(source, outcome, fingerprint))
         else:

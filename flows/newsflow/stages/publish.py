@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Field, write_deltalake
 
 from newsflow.batch import Batch
-from newsflow.catalog import READ_AHEAD, TABLES, Contract, conform, load_contract, published_files, read_published, table_path
+from newsflow.catalog import TABLES, Contract, conform, load_contract, published_files, read_batches, read_published, table_path
 from newsflow.delta_files import commit_rows
 from newsflow.runs import RunRecord, commit_metadata
 from newsflow.settings import Settings
@@ -214,7 +214,7 @@ class Rows:
         if isinstance(data, Rows):
             return data
         if isinstance(data, ds.Dataset):  # staged parts were checked against the contract when staged
-            return cls(data.to_batches(**READ_AHEAD), data.count_rows())
+            return cls(read_batches(data), data.count_rows())
         # Checked slice by slice, so a large frame is never converted whole; the first slice is checked
         # now, so a frame that does not match its contract fails here with its ContractError.
         first = conform(table, data.slice(0, SLICE_ROWS), contract)
@@ -259,7 +259,7 @@ def _has_rows_of(path: str, contract: Contract, ids) -> bool:
 
 def _rows_not_of(path: str, contract: Contract, ids) -> Iterator[pa.RecordBatch]:
     """The table's rows that stay, streamed batch by batch and brought to the current contract."""
-    batches = published_files(path).scanner(filter=~_replaced_filter(contract, ids), **READ_AHEAD).to_batches()  # opened before the write
+    batches = read_batches(published_files(path), where=~_replaced_filter(contract, ids))  # the files of the version before the write
     return chain.from_iterable(conform(contract.table, pa.Table.from_batches([b]), contract).to_batches() for b in batches)
 
 
