@@ -6,7 +6,7 @@ it refused, and counts what it did in `counts` (they end up in the runs table).
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -15,6 +15,7 @@ import pyarrow.dataset as ds
 
 from newsflow.catalog import TABLES
 
+SOURCE_COLUMNS = {"path": pl.String, "source_uri": pl.String, "doc_id": pl.String}
 QUARANTINE_SCHEMA = {
     "run_id": pl.String,
     "stage": pl.String,
@@ -33,12 +34,40 @@ QUARANTINE_SCHEMA = {
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A file the run reads, and the names its document gets. A run holds one per new or changed
-    file: as plain strings they take ~0.25 KB each (as a pathlib.Path and a dict-based dataclass, 0.7)."""
+    """A file the run reads, and the names its document gets."""
 
     path: str
     source_uri: str
     doc_id: str
+
+
+class Sources(Sequence[Source]):
+    """A run's new and changed files, held as three string columns (a slice is a batch's).
+
+    A run holds them from its plan to its end. On 100,000 files the plan left the run's process
+    81 MB larger with them held as Source objects (small objects scattered among the plan's freed
+    ones keep Python's memory pools from being returned), 31 MB larger with them as columns.
+    """
+
+    def __init__(self, sources: Iterable[Source] = ()):
+        rows = [(s.path, s.source_uri, s.doc_id) for s in sources]
+        self.frame = pl.DataFrame(rows, schema=SOURCE_COLUMNS, orient="row")
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            part = Sources()
+            part.frame = self.frame[index]
+            return part
+        return Source(*self.frame.row(index))
+
+    def __iter__(self) -> Iterator[Source]:
+        return (Source(*row) for row in self.frame.iter_rows())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sources) and self.frame.equals(other.frame)
 
 
 @dataclass(frozen=True)
@@ -54,7 +83,7 @@ class Batch:
     started_at: datetime
     flow_run_id: str | None = None  # when Prefect orchestrates the run
     index: int = 0  # the batch's position in its run
-    sources: tuple[Source, ...] = ()  # the files to read (ingest.plan chooses them)
+    sources: Sequence[Source] = ()  # the files to read (ingest.plan chooses them)
     # A frame in memory, or the run's staged parts of it (a dataset) when it is published.
     documents: pl.DataFrame | ds.Dataset | None = None
     paragraphs: pl.DataFrame | ds.Dataset | None = None

@@ -16,7 +16,7 @@ from pathlib import Path
 import charset_normalizer
 import polars as pl
 
-from newsflow.batch import Batch, Source
+from newsflow.batch import Batch, Source, Sources
 from newsflow.catalog import read_published
 from newsflow.progress import track
 from newsflow.settings import Settings
@@ -79,7 +79,7 @@ def plan(batch: Batch, settings: Settings) -> Batch:
     deleted = pl.DataFrame({"doc_id": [live[uri] for uri in removed], "is_deleted": True}) if removed else None
     return replace(
         batch.updated(counts=counts, quarantined=quarantined, document_updates=deleted),
-        sources=tuple(sources),
+        sources=Sources(sources),
         manifest_sha256=hashlib.sha256("".join(f"{u}\t{f}\n" for u, f in sorted(manifest.items())).encode()).hexdigest(),
     )
 
