@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from conftest import SEEDS, read_table, seed_doc
 
 from newsflow.batch import Batch
 from newsflow.catalog import ContractError
+from newsflow.runs import new_run_id
 from newsflow.settings import Settings
 from newsflow.stages import clean, ingest, validate
 from newsflow.stages.clean import load_boilerplate_rules, normalise_text
@@ -221,6 +223,16 @@ def test_published_at_may_not_be_after_ingestion_in_any_time_zone(seeds_batch):
     assert quarantined(checked, "failed_expectation") == [
         ("documents", "001_98ffcff286fe7b4b.txt", "expect_column_values_to_be_between", "published_at", "2026-03-02 03:00:00")
     ]
+
+
+def test_every_run_id_is_a_name_to_great_expectations_never_a_date(seeds_batch, monkeypatch):
+    # "20260301T120000Z-75a04a1a" read as a date with a UTC offset of 75 hours, and GX failed on it.
+    with monkeypatch.context() as patch:
+        patch.setattr(uuid, "uuid4", lambda: uuid.UUID("75a04a1a" + "0" * 24))
+        run_id = new_run_id(STARTED)
+    checked = validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs), Settings())
+    assert checked.documents.height == 5
+    assert f"validations/documents/{run_id}/" in Path(checked.validation["data_docs"]).read_text()
 
 
 def test_rows_of_tables_from_later_stages_are_checked_by_their_contracts(seeds_batch):
