@@ -22,8 +22,8 @@ def test_batches_hold_every_file_once_in_even_sizes(files, size, sizes):
 
 def test_a_runs_files_are_held_as_columns_and_read_back_as_sources_batch_by_batch():
     files = [Source(f"/articles/{i:03d}.txt", f"{i:03d}.txt", doc_id_for(f"{i:03d}.txt")) for i in range(5)]
-    sources = Sources(files)
+    sources = Sources.of(files)
     batches = Batch("run", STARTED, sources=sources).batches(2)
     assert [list(b.sources) for b in batches] == [files[0:1], files[1:3], files[3:5]]
-    assert sources[3] == files[3] and len(sources) == 5 and not Sources()
+    assert sources[3] == files[3] and len(sources) == 5 and not Sources.of([])
     assert pickle.loads(pickle.dumps(batches[2])).sources == batches[2].sources  # as Dask sends a batch to a worker

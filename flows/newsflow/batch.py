@@ -49,18 +49,19 @@ class Sources(Sequence[Source]):
     ones keep Python's memory pools from being returned), 31 MB larger with them as columns.
     """
 
-    def __init__(self, sources: Iterable[Source] = ()):
-        rows = [(s.path, s.source_uri, s.doc_id) for s in sources]
-        self.frame = pl.DataFrame(rows, schema=SOURCE_COLUMNS, orient="row")
+    def __init__(self, frame: pl.DataFrame):
+        self.frame = frame
+
+    @classmethod
+    def of(cls, sources: Iterable[Source]) -> "Sources":
+        return cls(pl.DataFrame([(s.path, s.source_uri, s.doc_id) for s in sources], schema=SOURCE_COLUMNS, orient="row"))
 
     def __len__(self) -> int:
         return self.frame.height
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            part = Sources()
-            part.frame = self.frame[index]
-            return part
+            return Sources(self.frame[index])
         return Source(*self.frame.row(index))
 
     def __iter__(self) -> Iterator[Source]:

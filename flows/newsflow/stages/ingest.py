@@ -79,7 +79,7 @@ def plan(batch: Batch, settings: Settings) -> Batch:
     deleted = pl.DataFrame({"doc_id": [live[uri] for uri in removed], "is_deleted": True}) if removed else None
     return replace(
         batch.updated(counts=counts, quarantined=quarantined, document_updates=deleted),
-        sources=Sources(sources),
+        sources=Sources.of(sources),
         manifest_sha256=hashlib.sha256("".join(f"{u}\t{f}\n" for u, f in sorted(manifest.items())).encode()).hexdigest(),
     )
 
