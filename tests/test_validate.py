@@ -1,6 +1,7 @@
 """validate: the expectations in schemas/, checked with Great Expectations before anything is published."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -114,9 +115,12 @@ def test_a_table_level_breach_fails_the_run_and_no_table_gets_a_new_version(tmp_
         ("table", "expect_column_values_to_be_unique", ["content_sha256"])
     ]
     assert sorted(read_table(output, "documents")["source_uri"]) == sorted(p.name for p in SEEDS.glob("00[012]_*.txt"))
+    # The failed validation is in the Data Docs the error points to.
+    assert f"validations/documents/{failed_run['run_id']}/" in Path(validation["data_docs"]).read_text(encoding="utf-8")
 
 
 def test_data_docs_index_lists_each_tables_suite_and_the_run(seeds_run):
+    # Built once, when the run is recorded.
     _, record = seeds_run
     index = Path(record.validation["data_docs"])
     html = index.read_text(encoding="utf-8")
@@ -125,6 +129,16 @@ def test_data_docs_index_lists_each_tables_suite_and_the_run(seeds_run):
         assert f"expectations/{table}.html" in html
         assert f"validations/{table}/{record.run_id}/" in html
         assert record.validation["suites"][table]["expectations"] >= 3
+
+
+def test_the_data_docs_index_links_only_the_latest_validation_results(tmp_path, seeds_batch, monkeypatch):
+    monkeypatch.setattr(validate, "DATA_DOCS_INDEX_RESULTS", 2)
+    settings = Settings(gx_dir=tmp_path / "gx")
+    for run_id in ("run-one", "run-two"):  # each validates 3 tables
+        checked = validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs), settings)
+    validate.build_data_docs("run-two", settings)
+    linked = set(re.findall(r"validations/(\w+)/(run-\w+)/", Path(checked.validation["data_docs"]).read_text(encoding="utf-8")))
+    assert len(linked) == 2 and {run for _, run in linked} == {"run-two"}
 
 
 def test_a_tables_checkpoint_is_made_once_and_used_by_every_later_batch(tmp_path, monkeypatch, seeds_batch):
@@ -231,6 +245,7 @@ def test_every_run_id_is_a_name_to_great_expectations_never_a_date(seeds_batch, 
         patch.setattr(uuid, "uuid4", lambda: uuid.UUID("75a04a1a" + "0" * 24))
         run_id = new_run_id(STARTED)
     checked = validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs), Settings())
+    validate.build_data_docs(run_id, Settings())
     assert checked.documents.height == 5
     assert f"validations/documents/{run_id}/" in Path(checked.validation["data_docs"]).read_text()
 
@@ -275,7 +290,7 @@ def test_the_share_of_undetermined_languages_is_a_table_expectation_set_by_a_set
         return
     with pytest.raises(validate.ValidationFailed, match="expect_column_values_to_not_be_in_set on lang.*40.0% of rows") as failure:
         validate.run(batch, settings)
-    assert not failure.value.summary["success"] and Path(failure.value.summary["data_docs"]).is_file()
+    assert not failure.value.summary["success"]
 
 
 @pytest.mark.parametrize(
