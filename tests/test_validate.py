@@ -136,7 +136,7 @@ def test_the_data_docs_index_links_only_the_latest_validation_results(tmp_path, 
     settings = Settings(gx_dir=tmp_path / "gx")
     for run_id in ("run-one", "run-two"):  # each validates 3 tables
         checked = validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs), settings)
-    validate.build_data_docs("run-two", settings)
+    validate.build_data_docs(checked, settings)
     linked = set(re.findall(r"validations/(\w+)/(run-\w+)/", Path(checked.validation["data_docs"]).read_text(encoding="utf-8")))
     assert len(linked) == 2 and {run for _, run in linked} == {"run-two"}
 
@@ -245,7 +245,7 @@ def test_every_run_id_is_a_name_to_great_expectations_never_a_date(seeds_batch, 
         patch.setattr(uuid, "uuid4", lambda: uuid.UUID("75a04a1a" + "0" * 24))
         run_id = new_run_id(STARTED)
     checked = validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs), Settings())
-    validate.build_data_docs(run_id, Settings())
+    validate.build_data_docs(checked, Settings())
     assert checked.documents.height == 5
     assert f"validations/documents/{run_id}/" in Path(checked.validation["data_docs"]).read_text()
 

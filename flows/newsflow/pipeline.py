@@ -132,9 +132,7 @@ def publish_tables(batch: Batch, settings: Settings) -> Batch:
 @io_task(name="record run")
 def record_run(batch: Batch, settings: Settings, error: BaseException | None = None) -> RunRecord:
     if batch.validation is not None:  # once per run, for every table and batch it validated (and a failed one)
-        started = time.perf_counter()
-        validate.build_data_docs(batch.run_id, settings)
-        batch = batch.timed("data docs", time.perf_counter() - started)
+        batch = timed("data docs", validate.build_data_docs, batch, settings)
     record = RunRecord.of(batch, error)
     record.table_versions = {t: v for t, v in publish.current_versions(settings.output_dir).items() if t != "runs"}
     record.table_versions["runs"] = publish.record_run(record, settings, commit_metadata(batch))  # shown, not stored

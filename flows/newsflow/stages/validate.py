@@ -224,9 +224,10 @@ def gx_project(gx_dir: Path) -> Project:
     context = gx.get_context(mode="file", context_root_dir=gx_dir)
     context.variables.analytics_enabled = False
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    for name, site in context.variables.data_docs_sites.items():
+    sites = context.variables.data_docs_sites
+    for site in sites.values():
         site.setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})["validation_results_limit"] = DATA_DOCS_INDEX_RESULTS
-        context.update_data_docs_site(name, site)
+    context.variables.data_docs_sites = sites
     context.variables.save()
     return Project(context, context.data_sources.add_or_update_pandas("newsflow"))
 
@@ -406,16 +407,17 @@ def failed_row_record(table: str, expectation: Expectation, row: dict) -> dict:
     }
 
 
-def build_data_docs(run_id: str, settings: Settings) -> None:
-    """Render the Data Docs pages of a run's validation results and suites, and the site's index (once per run: the
-    index reads every result it links, ~0.4 s a build on seeds-sized runs)."""
+def build_data_docs(batch: Batch, settings: Settings) -> Batch:
+    """Render the Data Docs pages of the run's validation results and suites, and the site's index, once per run (the
+    index reads every result it links: ~0.4 s a build on seeds-sized runs). The batch is returned as it is."""
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     with exclusive(Path(settings.gx_dir)):
         context = gx_project(Path(settings.gx_dir).resolve()).context
-        results = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == run_id]
+        results = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == batch.run_id]
         suites = {key.expectation_suite_identifier.name for key in results}
         context.build_data_docs(resource_identifiers=[*map(ExpectationSuiteIdentifier, sorted(suites)), *results])
+    return batch
 
 
 def validation_summary(checks, data_docs: Path, seconds: float) -> dict:
