@@ -100,6 +100,14 @@ def test_expectations_outside_row_and_table_are_refused(tmp_path):
         load_contract(tmp_path, "stories")
 
 
+def test_an_edited_contract_is_read_again_by_the_same_process(tmp_path):
+    spec = (CONTRACTS / "stories.yaml").read_text(encoding="utf-8")
+    (tmp_path / "stories.yaml").write_text(spec, encoding="utf-8")
+    assert load_contract(tmp_path, "stories").description == load_contract(CONTRACTS, "stories").description
+    (tmp_path / "stories.yaml").write_text(spec.replace("\ndescription: ", "\ndescription: Edited. ", 1), encoding="utf-8")
+    assert load_contract(tmp_path, "stories").description.startswith("Edited. ")
+
+
 def test_published_rows_are_read_file_by_file_in_the_tables_schema(tmp_path, monkeypatch):
     path = str(tmp_path / "table")
     write_deltalake(path, pa.table({"doc_id": ["a", "b", "c"], "n": [1, 2, 3]}))

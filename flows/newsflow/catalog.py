@@ -8,6 +8,7 @@ stage with Great Expectations). Code reads contracts from here and nowhere else.
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -166,7 +167,15 @@ def read_published(
 
 
 def load_contract(contracts_dir: Path, table: str) -> Contract:
+    """The table's contract. Stages ask for it at every batch (about 140 times in a 2-batch run, 4 ms each to
+    parse): it is parsed once per version of the file, so a long-lived process still sees an edited contract."""
     path = Path(contracts_dir) / f"{table}.yaml"
+    status = path.stat()
+    return _parse_contract(path, status.st_mtime_ns, status.st_size)
+
+
+@cache
+def _parse_contract(path: Path, mtime_ns: int, size: int) -> Contract:
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     columns = tuple(
         Column(c["name"], c["type"], bool(c.get("nullable", True)), c.get("description", "")) for c in spec["columns"]
