@@ -65,6 +65,21 @@ def test_the_standfirst_under_the_headline_is_the_subtitle(seeds):
     assert rows_of(seeds, "paragraphs", "001")["kind"].to_list()[:3] == ["title", "standfirst", "body"]
 
 
+@pytest.mark.parametrize(
+    ("paragraph", "credited"),
+    [
+        ("Putin meets Xi in Moscow, March 21, 2023. REUTERS/Maxim Shemetov", True),
+        ("Putin meets Xi in Moscow, March 21, 2023. Maxim Shemetov/Reuters", True),
+        ("Xi arrives at Vnukovo airport. Sputnik/Sergei Karpukhin/Pool via Reuters", True),
+        ("Firefighters at the scene (AP Photo/Alexander Zemlianichenko)", True),
+        ("He put the odds at 50/50, Reuters reported.", False),
+        ("Exports rose, and/or imports fell, the agency said.", False),
+    ],
+)
+def test_a_photo_credit_closes_the_paragraph(paragraph, credited):
+    assert headers.has_photo_credit(paragraph) is credited
+
+
 def test_photo_captions_are_captions_wherever_they_stand(seeds):
     captions = seeds.paragraphs.filter(pl.col("kind") == "caption").join(
         seeds.documents.select("doc_id", "source_uri"), on="doc_id"
@@ -358,6 +373,7 @@ def test_counts_carry_the_noun_they_count(seeds):
         ("tens of thousands of people fled", [("tens of thousands of people", "count", None, "people")]),
         ("Arsenal won 4-2 in 1998 with the Su-35 at 10:03", []),
         ("one of several options, no one knows", []),
+        ("a word that ends like one is none: kittens of dollars, unlike tens of dollars", [("tens of dollars", "money", None, "USD")]),
     ],
 )
 def test_quantities_in_text(text, expected):

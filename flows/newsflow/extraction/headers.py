@@ -8,6 +8,7 @@ closing date, or no verb at all under the headline); a standfirst is the headlin
 under the headline.
 """
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,7 +62,9 @@ _AGENCIES = (
 _CREDIT = re.compile(
     r"\((?:file\s+)?(?:photo|photograph|picture|pic|image|credit)s?(?:\s+credit)?\s*[:/][^()]*\)\.?$"
     r"|(?:^|[.)|]\s*)(?:file\s+)?(?:photo|photograph|picture|image|credit|photo credit|image source)s?\s*[:,|]\s*\S[^.]{0,80}$"
-    rf"|\b(?:{_AGENCIES}\s*(?:photo\s*)?/|[\w.'’ -]+/{_AGENCIES}\b)[\w.'’ /-]*(?:\bvia\s+{_AGENCIES})?\)?\.?$"
+    # `Maxim Shemetov/Reuters`: the slash after a word character and maybe dots, spaces, hyphens or apostrophes (the
+    # same credits as `[\w.'’ -]+/`, which the search ran again from every character of the run)
+    rf"|(?:\b{_AGENCIES}\s*(?:photo\s*)?/|\w[.'’ -]*/{_AGENCIES}\b)[\w.'’ /-]*(?:\bvia\s+{_AGENCIES})?\)?\.?$"
     rf"|\bvia\s+{_AGENCIES}\)?\.?$"
     r"|\bgetty images\)?\.?$",
     re.IGNORECASE,
@@ -153,6 +156,7 @@ def paragraph_kinds(paragraphs: Sequence[str], person_paragraphs: frozenset[int]
     return kinds
 
 
+@functools.lru_cache(maxsize=1024)  # asked twice of each paragraph: when choosing those to tag, and for its kind
 def has_photo_credit(paragraph: str) -> bool:
     return _CREDIT.search(paragraph[-_CREDIT_TAIL:]) is not None
 

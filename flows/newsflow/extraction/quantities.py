@@ -38,8 +38,11 @@ _MEASURE_UNITS = (
     r"|liters?|gallons?|barrels?|bpd|acres?|hectares?|sq\s?(?:km|miles?|metres?|meters?|ft)|square\s(?:kilometres?|kilometers?|miles?|metres?|meters?|feet)"
     r"|°C|°F|degrees(?:\s(?:Celsius|Fahrenheit))?|[kMGT]Wh?|[KMGT]B|[MG]bps|calibre|caliber"
 )
+# A quantity starts at a digit, a currency sign or the start of a word: the search passes over every other
+# character at once (over the 2,225 bbc-news articles, 1.2 s instead of 2.7 trying each alternative everywhere).
+_START = r"(?=[\d$£€₹₽]|\b[a-z])"
 _QUANTITY = re.compile(
-    rf"(?P<money>(?P<symbol>{_SYMBOL})\s?(?P<money_number>{_NUMBER})(?:\s?(?P<money_scale>thousand|million|billion|trillion|bn|mn|tn|m|k)\b)?"
+    rf"{_START}(?:(?P<money>(?P<symbol>{_SYMBOL})\s?(?P<money_number>{_NUMBER})(?:\s?(?P<money_scale>thousand|million|billion|trillion|bn|mn|tn|m|k)\b)?"
     rf"|(?P<money_number2>{_NUMBER})(?:\s?(?P<money_scale2>{_BIG}|bn|mn|tn|m|k)\b)?\s(?P<currency>{_CURRENCY_WORD})\b"
     rf"|(?P<vague_money>{_VAGUE})\sof\s(?P<vague_currency>{_CURRENCY_WORD})\b)"
     rf"|(?P<percent>(?P<percent_number>{_NUMBER})\s?(?P<percent_unit>%|per\s?cent\b|percent\b|percentage\spoints?\b))"
@@ -48,7 +51,7 @@ _QUANTITY = re.compile(
     rf"|(?P<count>(?P<count_number>{_NUMBER})(?![-/:]\d)(?:\s?(?P<count_scale>{_BIG}|bn|tn)\b)?(?:-(?P<compound>[a-z]+)\b)?"
     # a figure in words: `two`, `a dozen`, `one million`
     rf"|\b(?P<count_word>{_COUNT_WORDS}|one(?=\s{_BIG})|a\s(?:hundred|thousand|million|dozen))(?:\s(?P<count_word_scale>{_BIG}))?\b(?!-)"
-    rf"|\b(?P<vague>{_VAGUE})\b)(?:(?P<of>\sof)(?=\s))?",
+    rf"|\b(?P<vague>{_VAGUE})\b)(?:(?P<of>\sof)(?=\s))?)",
     re.IGNORECASE,
 )
 # A counted noun is one of the next few words; these end the noun phrase.
