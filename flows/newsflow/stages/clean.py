@@ -8,6 +8,7 @@ blank line, and each paragraph's char_start/char_end index into it.
 
 import functools
 import re
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -173,33 +174,42 @@ def drop_repeated_sentences(paragraph: str, similarity: float) -> tuple[str, lis
         return paragraph, []
     kept, repeats, earlier = [], [], []
     for sentence in sentences:
-        text = sentence.strip().lower()
-        if len(_WORD.findall(sentence)) >= _MIN_REPEATED_WORDS and any(e.similar(text, similarity) for e in earlier):
+        candidate = _Sentence(sentence.strip().lower())
+        if len(_WORD.findall(sentence)) >= _MIN_REPEATED_WORDS and any(e.similar(candidate, similarity) for e in earlier):
             repeats.append(sentence.strip())
         else:
             kept.append(sentence)
-            earlier.append(_KeptSentence(text))
+            earlier.append(candidate)
     return ("".join(kept).strip(), repeats) if repeats else (paragraph, [])
 
 
-class _KeptSentence:
-    """A kept sentence, compared with the later ones by difflib's ratio.
+class _Sentence:
+    """A sentence, compared with the earlier ones by difflib's ratio.
 
-    difflib indexes the second sequence of a comparison, so the kept sentence is the second and
-    is indexed once, and only when a later sentence is close enough in length to be similar.
+    Two bounds of the ratio come first, as in difflib: from the lengths, then from the characters
+    the two have in common (difflib's quick_ratio counts them in a Python loop; here Counter does,
+    once per sentence). difflib indexes the second sequence of a comparison, so the earlier sentence
+    is the second and is indexed once, and only when a later sentence passes both bounds.
     """
 
     def __init__(self, text: str):
         self.text = text
 
     @functools.cached_property
+    def characters(self) -> Counter:
+        return Counter(self.text)
+
+    @functools.cached_property
     def matcher(self) -> SequenceMatcher:
         return SequenceMatcher(None, b=self.text, autojunk=False)
 
-    def similar(self, text: str, threshold: float) -> bool:
-        if 2 * min(len(text), len(self.text)) / (len(text) + len(self.text)) < threshold:  # real_quick_ratio
+    def similar(self, later: "_Sentence", threshold: float) -> bool:
+        total = len(later.text) + len(self.text)
+        if 2 * min(len(later.text), len(self.text)) / total < threshold:  # real_quick_ratio
             return False
-        self.matcher.set_seq1(text)
-        return self.matcher.quick_ratio() >= threshold and self.matcher.ratio() >= threshold
+        if 2 * (later.characters & self.characters).total() / total < threshold:  # quick_ratio
+            return False
+        self.matcher.set_seq1(later.text)
+        return self.matcher.ratio() >= threshold
 
 
