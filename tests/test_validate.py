@@ -283,7 +283,7 @@ def test_rows_of_tables_from_later_stages_are_checked_by_their_contracts(seeds_b
 @pytest.mark.parametrize(("und", "max_share", "fails"), [(2, 0.2, True), (2, 0.5, False)])
 def test_the_share_of_undetermined_languages_is_a_table_expectation_set_by_a_setting(seeds_batch, und, max_share, fails):
     documents = seeds_batch.documents.with_columns(lang=pl.when(pl.int_range(pl.len()) < und).then(pl.lit("und")).otherwise(pl.lit("en")))
-    batch = Batch(seeds_batch.run_id, STARTED, documents=documents, paragraphs=seeds_batch.paragraphs)
+    batch = Batch(f"und-share-{'fails' if fails else 'holds'}", STARTED, documents=documents, paragraphs=seeds_batch.paragraphs)
     settings = Settings(max_und_lang_share=max_share)
     if not fails:
         assert validate.run(batch, settings).documents.height == 5
@@ -291,6 +291,8 @@ def test_the_share_of_undetermined_languages_is_a_table_expectation_set_by_a_set
     with pytest.raises(validate.ValidationFailed, match="expect_column_values_to_not_be_in_set on lang.*40.0% of rows") as failure:
         validate.run(batch, settings)
     assert not failure.value.summary["success"]
+    validate.build_data_docs(batch, settings)  # as the flow does when it records the failed run
+    assert f"validations/documents/{batch.run_id}/" in Path(failure.value.summary["data_docs"]).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
