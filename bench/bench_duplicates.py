@@ -20,7 +20,8 @@ from pathlib import Path
 from benchlib import BBC_NEWS, cleaned_batch, corpus_missing, shingle_set, similar_pairs
 
 from newsflow.settings import Settings
-from newsflow.stages import duplicates, groups, stories
+from newsflow.analysis import shingles, stories
+from newsflow.stages import groups, signatures
 
 RUNS = 5
 
@@ -36,14 +37,14 @@ def main(corpus: Path) -> None:
     signing, terms, grouping, cpu_times = [], [], [], []
     for _ in range(RUNS):
         started, cpu_started = time.perf_counter(), time.process_time()
-        signed = duplicates.run(batch, settings)
+        signed = signatures.run(batch, settings)
         signed_at = time.perf_counter()
         result = groups.run(signed, settings)
         grouping.append(time.perf_counter() - signed_at)
         signing.append(signed_at - started)
         cpu_times.append(time.process_time() - cpu_started)
         started = time.perf_counter()
-        [stories.story_terms(text) for text in texts]  # what duplicates.run does for the stories
+        [stories.story_terms(text) for text in texts]  # what signatures.run does for the stories
         terms.append(time.perf_counter() - started)
     timings = [a + b for a, b in zip(signing, grouping)]
     position = {doc_id: i for i, doc_id in enumerate(batch.documents["doc_id"])}
@@ -60,7 +61,7 @@ def main(corpus: Path) -> None:
     f1 = 2 * precision * recall / (precision + recall)
     identical = {pair for pair, similarity in truth.items() if similarity == 1.0}
 
-    print(f"{batch.documents.height:,} documents, word {duplicates.SHINGLE_WORDS}-gram Jaccard threshold {threshold}")
+    print(f"{batch.documents.height:,} documents, word {shingles.SHINGLE_WORDS}-gram Jaccard threshold {threshold}")
     print(f"ground truth (exact Jaccard, prefix-filtered all-pairs join, {truth_seconds:.1f} s): {len(truth)} pairs")
     print(f"  identical shingle sets (Jaccard 1): {len(identical)}   (corpus notes: 96 identical pairs)")
     print(f"  Jaccard in [{threshold}, 1):          {len(truth) - len(identical)}   (corpus notes: about 60 more)")
@@ -69,14 +70,14 @@ def main(corpus: Path) -> None:
     print(f"precision {precision:.4f}  recall {recall:.4f}")
     print(f"F1        {f1:.4f}   (anchor: >= 0.99; a four-stage MinHash pipeline reaches 0.987)")
     print(
-        f"wall time of duplicates.run then groups.run, {RUNS} runs: best {min(timings):.2f} s, median {statistics.median(timings):.2f} s"
+        f"wall time of signatures.run then groups.run, {RUNS} runs: best {min(timings):.2f} s, median {statistics.median(timings):.2f} s"
     )
     print(
-        f"  duplicates.run (signatures of the documents) best {min(signing):.2f} s, of which story terms {min(terms):.2f} s; "
+        f"  signatures.run (signatures of the documents) best {min(signing):.2f} s, of which story terms {min(terms):.2f} s; "
         f"groups.run (copies and stories of the whole state) best {min(grouping):.2f} s"
     )
     print(
-        f"  near duplicates alone (duplicates.run without story terms, plus groups.run): {min(signing) - min(terms) + min(grouping):.2f} s   "
+        f"  near duplicates alone (signatures.run without story terms, plus groups.run): {min(signing) - min(terms) + min(grouping):.2f} s   "
         f"(anchor: < 1 s; the four-stage pipeline takes ~18 s with 2 workers)"
     )
     print(f"  CPU time of the process: best {min(cpu_times):.2f} s (what the stage costs when it has a core to itself)")

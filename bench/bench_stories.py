@@ -22,8 +22,9 @@ from scipy.spatial.distance import squareform
 from benchlib import BBC_NEWS, cleaned_batch, corpus_missing
 
 from newsflow.settings import PROJECT_ROOT, Settings
-from newsflow.stages import duplicates, groups, stories
-from newsflow.stages.duplicates import earliest_of_components
+from newsflow.analysis import stories
+from newsflow.stages import groups, signatures
+from newsflow.analysis.shingles import earliest_of_components
 
 SAMPLE = 200
 
@@ -61,7 +62,7 @@ def main(corpus: Path) -> None:
     seed_bbc = similarity[:n_seeds, n_seeds:]
     bbc_matrix = similarity[n_seeds:, n_seeds:]
     position = {doc_id: i for i, doc_id in enumerate(bbc.documents["doc_id"])}
-    signed = duplicates.run(bbc, Settings(output_dir=output))
+    signed = signatures.run(bbc, Settings(output_dir=output))
     for a, b in groups.run(signed, Settings(output_dir=output)).duplicates.select("doc_id", "other_doc_id").iter_rows():
         bbc_matrix[position[a], position[b]] = bbc_matrix[position[b], position[a]] = np.nan  # copies, not rewrites
     bbc_pairs = bbc_matrix[np.triu_indices(len(bbc_matrix), 1)]
@@ -106,7 +107,7 @@ def main(corpus: Path) -> None:
         groups.run(signed, Settings(output_dir=output))
         group_seconds.append(time.perf_counter() - started)
     print(
-        f"on {bbc.documents.height:,} articles, best of 3: story terms (in duplicates.run) {min(term_seconds):.2f} s, "
+        f"on {bbc.documents.height:,} articles, best of 3: story terms (in signatures.run) {min(term_seconds):.2f} s, "
         f"groups.run (copies and stories) {min(group_seconds):.2f} s (anchor: seconds)"
     )
 

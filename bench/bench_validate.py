@@ -18,10 +18,10 @@ from newsflow.batch import Batch
 from newsflow.catalog import TABLES, load_contract
 from newsflow.runs import new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, duplicates, extract, groups, ingest, language, validate
+from newsflow.stages import clean, extract, groups, ingest, language, signatures, validate
 
 # The stages before validation, in pipeline order, over the corpus as one batch.
-STAGES_BEFORE_VALIDATE = (ingest.plan, ingest.run, clean.run, language.run, duplicates.run, groups.run, extract.run)
+STAGES_BEFORE_VALIDATE = (ingest.plan, ingest.run, clean.run, language.run, signatures.run, groups.run, extract.run)
 TARGET_SECONDS = 10.0
 
 

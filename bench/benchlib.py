@@ -9,8 +9,8 @@ from pathlib import Path
 from newsflow.batch import Batch
 from newsflow.settings import PROJECT_ROOT, Settings
 from newsflow.stages import clean, ingest
-from newsflow.stages.duplicates import SHINGLE_WORDS, normalised_words
-from newsflow.extraction.entities import TAGGING_PIPES, load_model
+from newsflow.analysis.shingles import SHINGLE_WORDS, normalised_words
+from newsflow.analysis.extraction.entities import TAGGING_PIPES, load_model
 
 # Measuring corpora live beside the project, never inside it.
 CORPORA = PROJECT_ROOT.parent / "shared" / "corpora"

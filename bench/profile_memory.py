@@ -22,8 +22,8 @@ from pathlib import Path
 
 import psutil
 
-from newsflow import extraction
-from newsflow.language_detector import Call, DocumentLanguage
+from newsflow.analysis import extraction
+from newsflow.analysis.language import Call, DocumentLanguage
 from newsflow.stages import extract, groups, language, publish, validate
 
 GB = 1024**3

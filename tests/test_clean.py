@@ -10,7 +10,7 @@ from conftest import SEEDS
 from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.stages import clean, ingest
-from newsflow.stages.clean import (
+from newsflow.analysis.cleaning import (
     clean_article,
     drop_repeated_sentences,
     join_wrapped_lines,

@@ -8,14 +8,14 @@ import pytest
 
 from conftest import SEEDS, read_table, seed_doc
 
-from newsflow import extraction
+from newsflow.analysis import extraction
 from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.stages import clean, extract, ingest
-from newsflow.extraction import headers
-from newsflow.extraction.entities import Mention, ModelNotInstalled, canonical_entities, load_model
-from newsflow.extraction.quantities import find_quantities
-from newsflow.extraction.quotes import find_quotes, quotation_spans
+from newsflow.analysis.extraction import headers
+from newsflow.analysis.extraction.entities import Mention, ModelNotInstalled, canonical_entities, load_model
+from newsflow.analysis.extraction.quantities import find_quantities
+from newsflow.analysis.extraction.quotes import find_quotes, quotation_spans
 
 
 def cleaned_batch(source: Path, lang: dict[str, str] | str = "en") -> tuple[Batch, Settings]:

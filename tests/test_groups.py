@@ -11,7 +11,7 @@ from conftest import cleaned_articles, read_table, run_stages, seed_texts, write
 
 from newsflow.batch import Batch
 from newsflow.settings import Settings
-from newsflow.stages import duplicates, groups, publish
+from newsflow.stages import groups, publish, signatures
 from newsflow.stages.ingest import doc_id_for
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
@@ -25,12 +25,12 @@ def republished(text: str, headline: str, footer: str) -> str:
 
 
 def grouped_in_batches(documents: pl.DataFrame, settings: Settings, batches: int) -> Batch:
-    """The run's documents signed batch by batch (duplicates), then grouped once (groups), without the documents."""
+    """The run's documents signed batch by batch (signatures), then grouped once (groups), without the documents."""
     size = -(-documents.height // batches)
-    signed = [duplicates.run(Batch("second", SECOND_RUN, documents=part), settings) for part in documents.iter_slices(size)]
+    signed = [signatures.run(Batch("second", SECOND_RUN, documents=part), settings) for part in documents.iter_slices(size)]
     assert len(signed) == batches
-    signatures = pl.concat([batch.signatures for batch in signed])
-    return groups.run(Batch("second", SECOND_RUN, signatures=signatures), settings)
+    rows = pl.concat([batch.signatures for batch in signed])
+    return groups.run(Batch("second", SECOND_RUN, signatures=rows), settings)
 
 
 def test_a_run_in_three_batches_groups_as_in_one(tmp_path):
@@ -87,14 +87,14 @@ def test_the_published_state_holds_every_documents_shingles_the_groups_stage_rea
     write_articles(source, {names[0]: seeds[names[0]] + "\n\nThis article was corrected.", **{n: seeds[n] for n in names[3:]}})
 
     settings = Settings(source_dir=source, output_dir=output)
-    batch = duplicates.run(cleaned_articles(source, output, SECOND_RUN), settings)
+    batch = signatures.run(cleaned_articles(source, output, SECOND_RUN), settings)
     assert batch.documents.height == 3  # the changed file and two new ones
     grouped = groups.run(publish.staged_signatures(publish.stage(batch, settings), settings), settings)
     assert "shingles" not in grouped.signatures.columns and grouped.signatures.height == 5
     publish.publish_tables(publish.staged(grouped, settings), settings)
 
     everything = cleaned_articles(source, tmp_path / "elsewhere", SECOND_RUN).documents
-    expected = dict(duplicates.signature_rows(everything).select("doc_id", "shingles").iter_rows())
+    expected = dict(signatures.signature_rows(everything).select("doc_id", "shingles").iter_rows())
     published = read_table(output, "signatures")
     assert published.height == 5
     assert dict(published.select("doc_id", "shingles").iter_rows()) == expected

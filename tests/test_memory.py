@@ -51,5 +51,5 @@ def test_worker_processes_inherit_the_pyarrow_pool_and_the_number_of_heaps():
 
 
 def test_checking_the_model_is_installed_does_not_import_spacy_into_the_flow_process():
-    code = "import sys; from newsflow.extraction.entities import installed_package; installed_package('en_core_web_sm'); print('spacy' in sys.modules)"
+    code = "import sys; from newsflow.analysis.extraction.entities import installed_package; installed_package('en_core_web_sm'); print('spacy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

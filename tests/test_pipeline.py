@@ -93,7 +93,7 @@ def test_run_is_recorded_with_counts_and_table_versions(seeds_run):
     # every table starts empty at version 0; the first run's data is version 1 of what it changed
     assert versions["documents"] == 1 and versions["paragraphs"] == 1 and versions["quarantine"] == 0
     assert runs["started_at"] <= runs["finished_at"]
-    stages = ["plan", "ingest", "clean", "language", "duplicates", "extract", "validate", "stage", "groups", "publish", "data docs"]
+    stages = ["plan", "ingest", "clean", "language", "signatures", "extract", "validate", "stage", "groups", "publish", "data docs"]
     assert list(runs["stage_seconds"]) == stages and all(seconds >= 0 for seconds in runs["stage_seconds"].values())
 
 

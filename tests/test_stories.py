@@ -9,9 +9,9 @@ from conftest import CORPORA, SEEDS, read_table, run_stages, seed_texts, updates
 
 import numpy as np
 
-from newsflow.stages import stories
+from newsflow.analysis import stories
 from newsflow.stages.ingest import doc_id_for
-from newsflow.stages.stories import linked_groups, story_terms, term_vectors
+from newsflow.analysis.stories import linked_groups, story_terms, term_vectors
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)

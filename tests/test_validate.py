@@ -22,7 +22,7 @@ from newsflow.catalog import ContractError
 from newsflow.runs import new_run_id
 from newsflow.settings import Settings
 from newsflow.stages import clean, ingest, validate
-from newsflow.stages.clean import load_boilerplate_rules, normalise_text
+from newsflow.analysis.cleaning import load_boilerplate_rules, normalise_text
 from newsflow.stages.ingest import doc_id_for
 from newsflow.stages.publish import current_versions
 

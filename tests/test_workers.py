@@ -63,7 +63,7 @@ def test_what_started_workers_load_stays_in_them():
         "import os, sys\n"
         "from functools import partial\n"
         "from newsflow import workers\n"
-        "from newsflow.extraction.entities import load_model\n"
+        "from newsflow.analysis.extraction.entities import load_model\n"
         "if __name__ == '__main__':\n"
         "    with workers.kept():\n"
         "        workers.start(2, partial(load_model, 'en_core_web_sm'))\n"
@@ -83,7 +83,7 @@ def test_outside_a_run_start_starts_nothing(monkeypatch):
 def test_worker_processes_import_no_data_frame_library():
     """A spawned worker imports the script that started the run, then what its work needs: none of these."""
     code = (
-        "import sys, newsflow.__main__, newsflow.extraction, newsflow.language_detector; "
+        "import sys, newsflow.__main__, newsflow.analysis.extraction, newsflow.analysis.language; "
         "print(sorted({'polars', 'pyarrow', 'pandas', 'deltalake', 'prefect', 'typer'} & set(sys.modules)))"
     )
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

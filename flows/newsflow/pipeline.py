@@ -1,6 +1,6 @@
 """The news-pipeline flow. It only wires the stages:
 
-    plan → per batch of files: ingest → clean → language → duplicates → extract → validate → stage
+    plan → per batch of files: ingest → clean → language → signatures → extract → validate → stage
          → groups (copies and stories, over the whole run) → validate → publish
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task. Batches
@@ -23,7 +23,7 @@ from newsflow import artifacts, parameters, progress, workers
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, duplicates, extract, groups, ingest, language, publish, validate
+from newsflow.stages import clean, extract, groups, ingest, language, publish, signatures, validate
 
 
 def transient_io_error(task, task_run, state) -> bool:
@@ -83,9 +83,9 @@ def detect_languages(batch: Batch, settings: Settings) -> Batch:
     return timed("language", language.run, batch, settings)
 
 
-@stage_task(name="find duplicates")
-def find_duplicates(batch: Batch, settings: Settings) -> Batch:
-    return timed("duplicates", duplicates.run, batch, settings)
+@stage_task(name="compute signatures")
+def compute_signatures(batch: Batch, settings: Settings) -> Batch:
+    return timed("signatures", signatures.run, batch, settings)
 
 
 @stage_task(name="extract fields")
@@ -113,14 +113,14 @@ def process_batch(batch: Batch, settings: Settings) -> Batch:
     batch = ingest_articles(batch, settings)
     batch = clean_articles(batch, settings)
     batch = detect_languages(batch, settings)
-    batch = find_duplicates(batch, settings)
+    batch = compute_signatures(batch, settings)
     batch = extract_fields(batch, settings)
     batch = validate_tables(batch, settings)
     return stage_tables(batch, settings)
 
 
-@stage_task(name="group copies and stories")
-def group_documents(batch: Batch, settings: Settings) -> Batch:
+@stage_task(name="find copies and stories")
+def find_copies_and_stories(batch: Batch, settings: Settings) -> Batch:
     return timed("groups", groups.run, publish.staged_signatures(batch, settings), settings)
 
 
@@ -174,7 +174,7 @@ def news_pipeline(
             run = plan_run(run, settings)
             with workers.kept():  # the language and NER worker processes serve every batch, then stop
                 run = process_batches(run, settings)
-            run = group_documents(run, settings)
+            run = find_copies_and_stories(run, settings)
             run = validate_tables(run, settings)
             run = publish_tables(run, settings)
         except Exception as error:

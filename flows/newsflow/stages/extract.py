@@ -4,7 +4,7 @@ Every document gets its header fields (subtitle, byline, published_at, dateline)
 of each paragraph (title, standfirst, caption, body). English documents (documents.lang ==
 "en") also go through the spaCy model for named entities, quotations with their speakers and
 quantities; documents in other languages get none of these (the cues are English). What is
-found in one article is newsflow.extraction's work; this stage builds the tables.
+found in one article is newsflow.analysis.extraction's work; this stage builds the tables.
 
 The model runs in worker processes when there are enough English documents to pay for
 starting them (newsflow.workers: in a flow run, the same workers serve every batch).
@@ -19,8 +19,8 @@ import polars as pl
 
 from newsflow.batch import Batch
 from newsflow.catalog import load_contract
-from newsflow.extraction import Article, Extraction, extract_chunk, headers
-from newsflow.extraction.entities import installed_package, load_model
+from newsflow.analysis.extraction import Article, Extraction, extract_chunk, headers
+from newsflow.analysis.extraction.entities import installed_package, load_model
 from newsflow.progress import track
 from newsflow.settings import Settings
 from newsflow.workers import pool as workers_pool

@@ -34,18 +34,12 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
+from newsflow.analysis.shingles import Shingles, earliest_of_components, jaccard, near_pairs, pairs_within_runs
+from newsflow.analysis.stories import story_edges, story_rows, term_vectors
 from newsflow.batch import Batch
 from newsflow.catalog import load_contract, published_files, read_batches, read_published, table_path
 from newsflow.settings import Settings
-from newsflow.stages.duplicates import (
-    SIGNATURE_COLUMNS,
-    Shingles,
-    earliest_of_components,
-    jaccard,
-    near_pairs,
-    pairs_within_runs,
-)
-from newsflow.stages.stories import story_edges, story_rows, term_vectors
+from newsflow.stages.signatures import SIGNATURE_COLUMNS
 
 DUPLICATE_FIELDS = ("exact_dup_of", "near_dup_of", "near_dup_similarity")
 GROUP_FIELDS = (*DUPLICATE_FIELDS, "story_id")

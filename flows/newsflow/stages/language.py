@@ -1,6 +1,6 @@
 """language: the language of every paragraph and of every document (langdetect, seeded).
 
-Each paragraph is called on its own text (newsflow.language_detector); the document's
+Each paragraph is called on its own text (newsflow.analysis.language); the document's
 language, probability and is_mixed_lang are derived from its paragraphs' calls. Large
 batches are detected in a pool of worker processes, one per core by default.
 """
@@ -12,7 +12,7 @@ import polars as pl
 
 from newsflow.batch import Batch
 from newsflow.catalog import load_contract
-from newsflow.language_detector import UND, DocumentLanguage, Thresholds, detect_document, load_profiles
+from newsflow.analysis.language import UND, DocumentLanguage, Thresholds, detect_document, load_profiles
 from newsflow.progress import track
 from newsflow.settings import Settings
 from newsflow.workers import pool as workers_pool

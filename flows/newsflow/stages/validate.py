@@ -31,7 +31,7 @@ import yaml
 from newsflow.batch import Batch
 from newsflow.catalog import Contract, ContractError, Expectation, load_contract, read_published
 from newsflow.settings import Settings
-from newsflow.stages.clean import BoilerplateRule, load_boilerplate_rules
+from newsflow.analysis.cleaning import BoilerplateRule, load_boilerplate_rules
 
 STAGE = "validate"
 ROW = "row"  # the row's position in the run's frame: how GX's unexpected rows map back to it

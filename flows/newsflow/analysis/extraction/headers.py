@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import dateparser
 
-from newsflow.extraction.sentences import sentence_ends
+from newsflow.analysis.extraction.sentences import sentence_ends
 
 TITLE, STANDFIRST, CAPTION, BODY = "title", "standfirst", "caption", "body"
 

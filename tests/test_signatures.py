@@ -1,4 +1,4 @@
-"""duplicates: each batch's signature rows; exact and near copies (found by the groups stage), within a run and
+"""signatures: each batch's signature rows; exact and near copies (found by the groups stage), within a run and
 against everything published before."""
 
 import hashlib
@@ -10,10 +10,10 @@ import pytest
 from conftest import SEEDS, cleaned_articles, read_table, run_stages, seed_texts, updates_by_doc, write_articles
 
 from newsflow.settings import Settings
-from newsflow.stages import duplicates
-from newsflow.stages.duplicates import normalised_words
+from newsflow.stages import signatures
+from newsflow.analysis.shingles import normalised_words
 from newsflow.stages.ingest import doc_id_for
-from newsflow.stages.stories import story_terms
+from newsflow.analysis.stories import story_terms
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)
@@ -43,11 +43,11 @@ def test_normalised_words_ignore_case_punctuation_spacing_and_unicode_forms():
 
 def test_a_batch_gets_the_signature_rows_of_its_documents_and_nothing_else(tmp_path):
     cleaned = cleaned_articles(SEEDS, tmp_path, FIRST_RUN)
-    batch = duplicates.run(cleaned, Settings(output_dir=tmp_path / "never-written"))
+    batch = signatures.run(cleaned, Settings(output_dir=tmp_path / "never-written"))
 
-    signatures = batch.signatures
-    assert signatures["doc_id"].to_list() == cleaned.documents["doc_id"].to_list()
-    row = signatures.filter(pl.col("doc_id") == doc_id_for(SEED_002)).row(0, named=True)
+    rows = batch.signatures
+    assert rows["doc_id"].to_list() == cleaned.documents["doc_id"].to_list()
+    row = rows.filter(pl.col("doc_id") == doc_id_for(SEED_002)).row(0, named=True)
     text = cleaned.documents.filter(pl.col("doc_id") == doc_id_for(SEED_002))["text"].item()
     assert row["text_sha256"] == hashlib.sha256(" ".join(normalised_words(text)).encode()).hexdigest()
     assert len(row["shingles"]) == len(word_5grams(text)) and row["shingles"] == sorted(row["shingles"], key=lambda h: h % 2**64)
@@ -150,8 +150,8 @@ def test_a_changed_file_replaces_its_earlier_version(tmp_path):
     assert set(documents["story_id"]) == {doc_id_for("copy.txt")}
     published = documents.filter(pl.col("doc_id") == doc_id_for(SEED_002)).row(0, named=True)
     assert {field: published[field] for field in cleared} == cleared  # the nulls are published
-    signatures = read_table(tmp_path, "signatures")
-    assert signatures.height == 6 and signatures["doc_id"].n_unique() == 6
+    state = read_table(tmp_path, "signatures")
+    assert state.height == 6 and state["doc_id"].n_unique() == 6
 
 
 def test_two_runs_find_the_pairs_and_stories_of_one(tmp_path):

@@ -1,10 +1,4 @@
-"""duplicates: describe each document by what copies and stories are found with (its signature).
-
-Called once per batch, it only reads the batch's documents and returns their rows of the
-`signatures` table in batch.signatures: the hash of the normalised text (case, whitespace,
-punctuation and Unicode forms removed; exact copies share it), the sorted distinct hashes of its
-word 5-grams (shingles), and its story terms. The groups stage, once per run, joins them to
-everything published before and finds the copies and stories with the functions below.
+"""Copies of a text: its normalised words, the hashes of its word 5-grams (shingles), MinHash and LSH.
 
 Near copies have a word 5-gram Jaccard similarity at or above a threshold: MinHash signatures
 (rensa) of the shingles of distinct texts meet in LSH buckets, and each candidate's exact Jaccard
@@ -24,15 +18,9 @@ from rensa import RMinHash
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from newsflow.batch import Batch
-from newsflow.catalog import load_contract
 from newsflow.progress import track
-from newsflow.settings import Settings
-from newsflow.stages.stories import story_terms
 
 SHINGLE_WORDS = 5
-# The columns of the signatures table a batch fills; the groups stage fills the others.
-SIGNATURE_COLUMNS = ("doc_id", "ingested_at", "first_seen_at", "title", "text_sha256", "shingles", "story_terms")
 # 32 bands of 4 rows: a pair at Jaccard 0.8 shares a band with probability 1 - (1 - 0.8**4)**32 > 0.9999999;
 # the extra candidates this lets in (about 87% of pairs at 0.5, almost none below 0.3) are verified away.
 MINHASH_PERMUTATIONS = 128
@@ -48,34 +36,17 @@ _WORD = re.compile(r"[^\W_]+")
 _FOLD = np.uint64(0x9E3779B97F4A7C15)
 
 
-def run(batch: Batch, settings: Settings) -> Batch:
-    """The signature rows of the batch's documents, in batch.signatures (nothing else is read or changed)."""
-    schema = load_contract(settings.contracts_dir, "signatures").polars_schema(*SIGNATURE_COLUMNS)
-    signatures = signature_rows(batch.documents).cast(schema)
-    return batch.updated(signatures=signatures, counts={"documents_signed": signatures.height})
-
-
-def signature_rows(documents: pl.DataFrame) -> pl.DataFrame:
-    """Per document: its text hash, the sorted hashes of its word 5-grams and its story terms.
-
-    first_seen_at is the ingestion time until the groups stage finds an earlier one.
-    """
-    texts = documents["text"].to_list()
-    words = [normalised_words(text) for text in track(texts, "duplicates")]
+def text_hashes(texts: list[str]) -> tuple[list[str | None], list[np.ndarray]]:
+    """Per text: the SHA-256 of its normalised words (None when it has none), and the sorted distinct hashes
+    of its word 5-grams (unsigned 64-bit)."""
+    words = [normalised_words(text) for text in track(texts, "signatures")]
     vocabulary = {word: index for index, word in enumerate(set().union(*words))}
     word_hashes = np.fromiter((_stable_hash(word) for word in vocabulary), np.uint64, len(vocabulary))
     shingles = [
         shingle_hashes(word_hashes[np.fromiter(map(vocabulary.__getitem__, doc_words), np.int64, len(doc_words))])
         for doc_words in words
     ]
-    return documents.select("doc_id", "ingested_at", "title", first_seen_at="ingested_at").with_columns(
-        text_sha256=pl.Series(
-            [hashlib.sha256(" ".join(doc_words).encode()).hexdigest() if doc_words else None for doc_words in words],
-            dtype=pl.String,
-        ),
-        shingles=pl.Series([hashes.view(np.int64) for hashes in shingles], dtype=pl.List(pl.Int64)),
-        story_terms=pl.Series([story_terms(text) for text in texts], dtype=pl.List(pl.String)),
-    ).select(SIGNATURE_COLUMNS)
+    return [hashlib.sha256(" ".join(doc_words).encode()).hexdigest() if doc_words else None for doc_words in words], shingles
 
 
 def normalised_words(text: str) -> list[str]:

@@ -12,8 +12,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from newsflow.extraction.entities import Entity
-from newsflow.extraction.sentences import sentence_ends
+from newsflow.analysis.extraction.entities import Entity
+from newsflow.analysis.extraction.sentences import sentence_ends
 
 _DOUBLE_MARKS = re.compile(r"[“”\"]")
 _SINGLE_MARKS = re.compile(r"[‘’']")

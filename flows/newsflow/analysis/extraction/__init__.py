@@ -8,11 +8,11 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from newsflow.extraction import headers
-from newsflow.extraction.entities import NER_PIPES, TAGGING_PIPES, canonical_entities, load_model, mentions
-from newsflow.extraction.quantities import find_quantities
-from newsflow.extraction.quotes import find_quotes
-from newsflow.text import PARAGRAPH_SEPARATOR
+from newsflow.analysis.extraction import headers
+from newsflow.analysis.extraction.entities import NER_PIPES, TAGGING_PIPES, canonical_entities, load_model, mentions
+from newsflow.analysis.extraction.quantities import find_quantities
+from newsflow.analysis.extraction.quotes import find_quotes
+from newsflow.analysis.text import PARAGRAPH_SEPARATOR
 
 
 @dataclass(frozen=True)
