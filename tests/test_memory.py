@@ -1,10 +1,10 @@
-"""The processes of a run return freed memory to the system (newsflow.memory)."""
+"""The processes of a run return freed memory to the system (newsflow.runtime.memory)."""
 
 import os
 import subprocess
 import sys
 
-from newsflow import memory, workers
+from newsflow.runtime import memory, workers
 
 PROBE = (
     "import os, newsflow, pyarrow as pa, polars as pl; "

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from newsflow import workers
+from newsflow.runtime import workers
 
 
 def test_a_kept_pool_serves_every_call_and_is_shut_down_at_the_end():
@@ -62,7 +62,7 @@ def test_what_started_workers_load_stays_in_them():
     code = (
         "import os, sys\n"
         "from functools import partial\n"
-        "from newsflow import workers\n"
+        "from newsflow.runtime import workers\n"
         "from newsflow.analysis.extraction.entities import load_model\n"
         "if __name__ == '__main__':\n"
         "    with workers.kept():\n"
@@ -88,3 +88,18 @@ def test_worker_processes_import_no_data_frame_library():
     )
     imported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert imported.strip() == "[]"
+
+
+def test_mapping_in_order_runs_in_this_process_below_two_workers_and_in_the_pool_from_two():
+    assert list(workers.map_in_order(abs, [-3, 2, -1], 1, "NEWSFLOW_X")) == [3, 2, 1]
+    pids = set(workers.map_in_order(_pid_of, range(6), 2, "NEWSFLOW_X"))
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+
+
+def test_a_worker_that_dies_while_mapping_fails_with_what_to_do():
+    with pytest.raises(RuntimeError, match=r"2 items, 2 workers.*__main__.*set NEWSFLOW_NER_PROCESSES lower"):
+        list(workers.map_in_order(os._exit, [1, 1], 2, "NEWSFLOW_NER_PROCESSES"))
+
+
+def _pid_of(_item) -> int:
+    return os.getpid()

@@ -3,7 +3,7 @@
 import os
 from importlib.metadata import version
 
-from newsflow.memory import release_freed_memory
+from newsflow.runtime.memory import release_freed_memory
 
 __version__ = version("newsflow")
 

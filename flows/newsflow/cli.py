@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsflow import datasets, parameters, progress
+from newsflow import datasets, parameters
+from newsflow.runtime import progress
 from newsflow.catalog import TABLES, table_path
 from newsflow.runs import RunRecord
 
@@ -145,7 +146,7 @@ def dask_task_runner(address: str | None):
 
 @contextmanager
 def _progress_bar() -> Iterator[None]:
-    """A progress bar per stage, fed by newsflow.progress while the flow runs, counting over the run's batches."""
+    """A progress bar per stage, fed by newsflow.runtime.progress while the flow runs, counting over the run's batches."""
     stage_tasks: dict[str, TaskID] = {}
     earlier: dict[str, tuple[int, int]] = {}  # per stage: items of finished batches, and the last (done, total)
     with Progress(

@@ -19,7 +19,8 @@ from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from newsflow import artifacts, parameters, progress, workers
+from newsflow import artifacts, parameters
+from newsflow.runtime import progress, workers
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.settings import Settings

@@ -18,7 +18,7 @@ from rensa import RMinHash
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from newsflow.progress import track
+from newsflow.runtime.progress import track
 
 SHINGLE_WORDS = 5
 # 32 bands of 4 rows: a pair at Jaccard 0.8 shares a band with probability 1 - (1 - 0.8**4)**32 > 0.9999999;

@@ -10,7 +10,7 @@ import polars as pl
 from newsflow.analysis.cleaning import CleanArticle, clean_article, load_boilerplate_rules
 from newsflow.batch import Batch
 from newsflow.catalog import load_contract
-from newsflow.progress import track
+from newsflow.runtime.progress import track
 from newsflow.settings import Settings
 
 

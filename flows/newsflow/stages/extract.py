@@ -7,11 +7,10 @@ quantities; documents in other languages get none of these (the cues are English
 found in one article is newsflow.analysis.extraction's work; this stage builds the tables.
 
 The model runs in worker processes when there are enough English documents to pay for
-starting them (newsflow.workers: in a flow run, the same workers serve every batch).
+starting them (newsflow.runtime.workers: in a flow run, the same workers serve every batch).
 """
 
 from collections.abc import Iterator, Sequence
-from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from itertools import chain
 
@@ -21,10 +20,9 @@ from newsflow.batch import Batch
 from newsflow.catalog import load_contract
 from newsflow.analysis.extraction import Article, Extraction, extract_chunk, headers
 from newsflow.analysis.extraction.entities import installed_package, load_model
-from newsflow.progress import track
+from newsflow.runtime.progress import track
 from newsflow.settings import Settings
-from newsflow.workers import pool as workers_pool
-from newsflow.workers import start as workers_start
+from newsflow.runtime import workers
 
 ENGLISH = "en"
 DOCUMENT_FIELDS = ("subtitle", "byline", "published_at", "published_at_raw", "dateline")
@@ -100,7 +98,7 @@ def ner_processes(settings: Settings, n_english: int) -> int:
 def start_workers(settings: Settings, articles: int) -> None:
     """Start the workers that will run the model over a batch of `articles` (if English), loading it, without waiting."""
     if (processes := ner_processes(settings, articles)) > 1:
-        workers_start(processes, partial(load_model, settings.spacy_model))
+        workers.start(processes, partial(load_model, settings.spacy_model))
 
 
 def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterator[Extraction]:
@@ -110,19 +108,8 @@ def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterato
     chunks = list(_chunks(articles))
     if n_english:
         installed_package(settings.spacy_model)  # fail here, with the install command, rather than in every worker
-    if processes > 1:
-        with workers_pool(processes) as pool:
-            results = chain.from_iterable(pool.map(extract_chunk, [settings.spacy_model] * len(chunks), chunks))
-            try:
-                yield from (result for _, result in zip(track(articles, "extract"), results))
-            except BrokenProcessPool as error:
-                raise RuntimeError(
-                    "an NER worker process died (out of memory, or started from a script without an "
-                    "`if __name__ == \"__main__\":` guard): guard the script, or set NEWSFLOW_NER_PROCESSES=1"
-                ) from error
-    else:
-        results = chain.from_iterable(extract_chunk(settings.spacy_model, chunk) for chunk in chunks)
-        yield from (result for _, result in zip(track(articles, "extract"), results))
+    results = workers.map_in_order(partial(extract_chunk, settings.spacy_model), chunks, processes, "NEWSFLOW_NER_PROCESSES")
+    yield from (result for _, result in zip(track(articles, "extract"), chain.from_iterable(results)))
 
 
 def _chunks(articles: Sequence[Article]) -> Iterator[list[Article]]:

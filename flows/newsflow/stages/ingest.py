@@ -18,7 +18,7 @@ import polars as pl
 
 from newsflow.batch import Batch, Source, Sources
 from newsflow.catalog import read_published
-from newsflow.progress import track
+from newsflow.runtime.progress import track
 from newsflow.settings import Settings
 
 ARTICLE_SUFFIX = ".txt"

@@ -5,7 +5,6 @@ language, probability and is_mixed_lang are derived from its paragraphs' calls. 
 batches are detected in a pool of worker processes, one per core by default.
 """
 
-from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 import polars as pl
@@ -13,10 +12,9 @@ import polars as pl
 from newsflow.batch import Batch
 from newsflow.catalog import load_contract
 from newsflow.analysis.language import UND, DocumentLanguage, Thresholds, detect_document, load_profiles
-from newsflow.progress import track
+from newsflow.runtime.progress import track
 from newsflow.settings import Settings
-from newsflow.workers import pool as workers_pool
-from newsflow.workers import start as workers_start
+from newsflow.runtime import workers
 
 # Chunks per worker: enough to even out documents of different lengths, few enough to keep pickling cheap.
 _CHUNKS_PER_WORKER = 8
@@ -61,20 +59,10 @@ def detect_documents(documents: list[list[str]], settings: Settings) -> list[Doc
     the workers' start-up; spawned workers share nothing with the flow's threads.
     """
     detect = partial(detect_document, thresholds=thresholds(settings))
-    workers = pool_workers(settings, len(documents))
-    if workers < 2:
-        return [detect(paragraphs) for paragraphs in track(documents, "language")]
-    chunksize = max(1, len(documents) // (workers * _CHUNKS_PER_WORKER))
-    try:
-        with workers_pool(workers) as pool:
-            results = pool.map(detect, documents, chunksize=chunksize)
-            return [result for _, result in zip(track(documents, "language"), results)]
-    except BrokenProcessPool as error:
-        raise RuntimeError(
-            f"a language detection worker stopped abruptly ({len(documents)} documents, {workers} workers): if you call "
-            "the flow from a script, put the call under `if __name__ == \"__main__\":` (workers are spawned and import "
-            "it); if memory ran out, set NEWSFLOW_LANGUAGE_WORKERS lower"
-        ) from error
+    processes = pool_workers(settings, len(documents))
+    chunksize = max(1, len(documents) // (processes * _CHUNKS_PER_WORKER))
+    results = workers.map_in_order(detect, documents, processes, "NEWSFLOW_LANGUAGE_WORKERS", chunksize)
+    return [result for _, result in zip(track(documents, "language"), results)]
 
 
 def pool_workers(settings: Settings, documents: int) -> int:
@@ -84,8 +72,8 @@ def pool_workers(settings: Settings, documents: int) -> int:
 
 def start_workers(settings: Settings, documents: int) -> None:
     """Start the workers that will detect a batch of `documents`, loading langdetect's profiles, without waiting."""
-    if (workers := pool_workers(settings, documents)) > 1:
-        workers_start(workers, load_profiles)
+    if (processes := pool_workers(settings, documents)) > 1:
+        workers.start(processes, load_profiles)
 
 
 def thresholds(settings: Settings) -> Thresholds:

@@ -11,7 +11,7 @@ Outside `kept()` a pool lasts one call.
 
 import multiprocessing
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -61,6 +61,26 @@ def pool(workers: int) -> Iterator[ProcessPoolExecutor]:
                 del _kept[workers]  # the next call starts a new one
         executor.shutdown(cancel_futures=True)
         raise
+
+
+def map_in_order(function: Callable, items: Sequence, workers: int, setting: str, chunksize: int = 1) -> Iterator:
+    """`function` of each item, in order: in this process when `workers` is under 2, else in the pool of `workers`.
+
+    A worker that dies (memory ran out, or a script started the run without the `__main__` guard that spawned
+    workers need) fails the call with what to do; `setting` is the variable that sets the number of workers.
+    """
+    if workers < 2:
+        yield from map(function, items)
+        return
+    try:
+        with pool(workers) as executor:
+            yield from executor.map(function, items, chunksize=chunksize)
+    except BrokenProcessPool as error:
+        raise RuntimeError(
+            f"a worker process stopped abruptly ({len(items)} items, {workers} workers): if you call the flow from a "
+            "script, put the call under `if __name__ == \"__main__\":` (workers are spawned and import it); if memory "
+            f"ran out, set {setting} lower"
+        ) from error
 
 
 def start(workers: int, load: Callable[[], object]) -> None:

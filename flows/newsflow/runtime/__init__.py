@@ -1,0 +1,1 @@
+"""Process plumbing: worker pools, memory settings, progress reports."""
