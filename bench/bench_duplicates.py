@@ -19,8 +19,8 @@ from pathlib import Path
 
 from benchlib import BBC_NEWS, cleaned_batch, corpus_missing, shingle_set, similar_pairs
 
-from newsflow.settings import Settings
 from newsflow.analysis import shingles, stories
+from newsflow.settings import Settings
 from newsflow.stages import groups, signatures
 
 RUNS = 5

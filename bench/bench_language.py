@@ -34,8 +34,8 @@ from langdetect.lang_detect_exception import LangDetectException
 
 from benchlib import CORPORA, cleaned_batch
 
-from newsflow.batch import Batch
 from newsflow.analysis.language import UND, Thresholds, detect_text, voting_letters
+from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.stages import language
 

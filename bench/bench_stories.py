@@ -21,10 +21,10 @@ from scipy.spatial.distance import squareform
 
 from benchlib import BBC_NEWS, cleaned_batch, corpus_missing
 
-from newsflow.settings import PROJECT_ROOT, Settings
 from newsflow.analysis import stories
-from newsflow.stages import groups, signatures
 from newsflow.analysis.shingles import earliest_of_components
+from newsflow.settings import PROJECT_ROOT, Settings
+from newsflow.stages import groups, signatures
 
 SAMPLE = 200
 

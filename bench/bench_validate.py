@@ -15,7 +15,7 @@ from pathlib import Path
 from benchlib import BBC_NEWS, corpus_missing
 
 from newsflow.batch import Batch
-from newsflow.catalog import TABLES, load_contract
+from newsflow.contracts import TABLES, load_contract
 from newsflow.runs import new_run_id, utc_now
 from newsflow.settings import Settings
 from newsflow.stages import clean, extract, groups, ingest, language, signatures, validate

@@ -6,11 +6,11 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from newsflow.analysis.extraction.entities import TAGGING_PIPES, load_model
+from newsflow.analysis.shingles import SHINGLE_WORDS, normalised_words
 from newsflow.batch import Batch
 from newsflow.settings import PROJECT_ROOT, Settings
 from newsflow.stages import clean, ingest
-from newsflow.analysis.shingles import SHINGLE_WORDS, normalised_words
-from newsflow.analysis.extraction.entities import TAGGING_PIPES, load_model
 
 # Measuring corpora live beside the project, never inside it.
 CORPORA = PROJECT_ROOT.parent / "shared" / "corpora"

@@ -25,6 +25,7 @@ import psutil
 from newsflow.analysis import extraction
 from newsflow.analysis.language import Call, DocumentLanguage
 from newsflow.stages import extract, groups, language, publish, validate
+from newsflow.storage import staging
 
 GB = 1024**3
 
@@ -86,7 +87,7 @@ def main() -> None:
     pipeline.timed = lambda name, function, batch, settings: peaks.labelled(timed, lambda *_: name)(name, function, batch, settings)
     for step in ("merged_state", "group_fields", "term_vectors", "story_edges", "story_rows"):
         setattr(groups, step, peaks.labelled(getattr(groups, step), lambda *_, step=step: f"groups: {step}"))
-    publish.staged_signatures = peaks.labelled(publish.staged_signatures, lambda *_: "groups: read staged signatures")
+    staging.staged_signatures = peaks.labelled(staging.staged_signatures, lambda *_: "groups: read staged signatures")
     publish.write_table = peaks.labelled(publish.write_table, lambda table, *_, **__: f"publish: write {table}")
     table_check = lambda checker, table, frame: f"validate {table}" + (" (after groups)" if checker.batch.stories is not None else "")
     validate.Checker.check = peaks.labelled(validate.Checker.check, table_check)

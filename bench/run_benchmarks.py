@@ -51,13 +51,13 @@ from pathlib import Path
 
 import polars as pl
 import psutil
-
 import synthetic_corpus
+
 from benchlib import BBC_NEWS, bare_ner, cleaned_batch, corpus_missing, shingle_set
 
-from newsflow.catalog import read_published
 from newsflow.runs import git_commit
 from newsflow.settings import PROJECT_ROOT, Settings
+from newsflow.storage.tables import read_published
 
 NEWSFLOW = PROJECT_ROOT / ".venv" / "bin" / "newsflow"
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"

@@ -24,6 +24,7 @@ import pytest  # noqa: E402
 from newsflow.batch import Batch  # noqa: E402
 from newsflow.settings import Settings  # noqa: E402
 from newsflow.stages import clean, groups, ingest, publish, signatures  # noqa: E402
+from newsflow.storage import tables  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SEEDS = PROJECT_ROOT / "seeds"
@@ -74,7 +75,7 @@ def run_stages(source: Path, output: Path, started_at: datetime) -> Batch:
     """One pipeline run without Prefect: ingest → clean → duplicates → groups over `source`, published into `output`."""
     settings = Settings(source_dir=source, output_dir=output)
     batch = groups.run(signatures.run(cleaned_articles(source, output, started_at), settings), settings)
-    publish.ensure_tables(settings, {})
+    tables.ensure_tables(settings, {})
     publish.publish_tables(batch, settings)
     return batch
 

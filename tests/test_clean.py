@@ -7,9 +7,6 @@ import pytest
 
 from conftest import SEEDS
 
-from newsflow.batch import Batch
-from newsflow.settings import Settings
-from newsflow.stages import clean, ingest
 from newsflow.analysis.cleaning import (
     clean_article,
     drop_repeated_sentences,
@@ -17,6 +14,9 @@ from newsflow.analysis.cleaning import (
     load_boilerplate_rules,
     normalise_text,
 )
+from newsflow.batch import Batch
+from newsflow.settings import Settings
+from newsflow.stages import clean, ingest
 
 RULES = load_boilerplate_rules(Settings().boilerplate_rules)
 

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-from newsflow import delta_files
-from newsflow.delta_files import commit_rows
+from newsflow.storage import delta_files
+from newsflow.storage.delta_files import commit_rows
 
 SCHEMA = pa.schema(
     [

@@ -9,13 +9,13 @@ import pytest
 from conftest import SEEDS, read_table, seed_doc
 
 from newsflow.analysis import extraction
-from newsflow.batch import Batch
-from newsflow.settings import Settings
-from newsflow.stages import clean, extract, ingest
 from newsflow.analysis.extraction import headers
 from newsflow.analysis.extraction.entities import Mention, ModelNotInstalled, canonical_entities, load_model
 from newsflow.analysis.extraction.quantities import find_quantities
 from newsflow.analysis.extraction.quotes import find_quotes, quotation_spans
+from newsflow.batch import Batch
+from newsflow.settings import Settings
+from newsflow.stages import clean, extract, ingest
 
 
 def cleaned_batch(source: Path, lang: dict[str, str] | str = "en") -> tuple[Batch, Settings]:

@@ -13,6 +13,7 @@ from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.stages import groups, publish, signatures
 from newsflow.stages.ingest import doc_id_for
+from newsflow.storage import staging
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)
@@ -89,9 +90,9 @@ def test_the_published_state_holds_every_documents_shingles_the_groups_stage_rea
     settings = Settings(source_dir=source, output_dir=output)
     batch = signatures.run(cleaned_articles(source, output, SECOND_RUN), settings)
     assert batch.documents.height == 3  # the changed file and two new ones
-    grouped = groups.run(publish.staged_signatures(publish.stage(batch, settings), settings), settings)
+    grouped = groups.run(staging.staged_signatures(staging.park_batch(batch, settings), settings), settings)
     assert "shingles" not in grouped.signatures.columns and grouped.signatures.height == 5
-    publish.publish_tables(publish.staged(grouped, settings), settings)
+    publish.publish_tables(staging.staged(grouped, settings), settings)
 
     everything = cleaned_articles(source, tmp_path / "elsewhere", SECOND_RUN).documents
     expected = dict(signatures.signature_rows(everything).select("doc_id", "shingles").iter_rows())

@@ -10,8 +10,8 @@ from langdetect import DetectorFactory, detect_langs
 
 from conftest import SEEDS, SESSION_DIR
 
-from newsflow.batch import Batch
 from newsflow.analysis.language import UND, detect_document, language_probabilities
+from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.stages import clean, ingest, language
 

@@ -1,7 +1,5 @@
 """publish: contract-checked Delta commits, one per changed table, undone together on failure."""
 
-import threading
-import time
 from datetime import UTC, datetime
 
 import polars as pl
@@ -10,20 +8,14 @@ import yaml
 from deltalake import DeltaTable
 
 from newsflow.batch import Batch
-from newsflow.catalog import ContractError
+from newsflow.contracts import ContractError
 from newsflow.runs import RunRecord
 from newsflow.settings import Settings
 from newsflow.stages import publish
-from newsflow.stages.publish import (
-    RunLockTimeout,
-    current_versions,
-    ensure_tables,
-    exclusive_run,
-    publish_tables,
-    recover_interrupted_run,
-    record_run,
-    write_table,
-)
+from newsflow.stages.publish import publish_tables
+from newsflow.storage import tables
+from newsflow.storage.releases import record_run, recover_interrupted_run
+from newsflow.storage.tables import current_versions, ensure_tables, write_table
 
 STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -72,7 +64,7 @@ def test_tables_are_written_with_run_metadata_and_read_back(settings):
 def test_published_parquet_files_hold_row_groups_a_reader_can_decode_one_at_a_time(settings, monkeypatch):
     import pyarrow.parquet as pq
 
-    monkeypatch.setattr(publish, "SLICE_ROWS", 100)
+    monkeypatch.setattr(tables, "SLICE_ROWS", 100)
     rows = pl.DataFrame([paragraph("d1", i, f"paragraph {i}") for i in range(250)])
     publish_tables(Batch("run-1", STARTED, documents=documents("d1"), paragraphs=rows), settings)
     files = DeltaTable(str(settings.output_dir / "paragraphs")).file_uris()
@@ -144,18 +136,20 @@ def test_a_failure_between_two_tables_restores_the_tables_already_written(settin
 
 def test_tables_written_by_a_run_that_never_recorded_itself_are_restored(settings):
     publish_tables(Batch("run-1", STARTED, documents=documents("d1")), settings)
-    record_run(RunRecord("run-1", STARTED, STARTED, "completed", {}, table_versions=current_versions(settings.output_dir)), settings, {})
+    record_run(RunRecord("run-1", STARTED, STARTED, "completed", {}), settings, {})
     publish_tables(Batch("run-2", STARTED, documents=documents("d2")), settings)  # then killed: no runs row
     assert recover_interrupted_run(settings, {}) == ["documents"]
     assert pl.read_delta(str(settings.output_dir / "documents"))["doc_id"].to_list() == ["d1"]
     assert recover_interrupted_run(settings, {}) == []
 
 
-def test_run_record_holds_counts_and_versions(settings):
-    record = RunRecord("run-1", STARTED, STARTED, "completed", {"files_seen": 3}, table_versions={"documents": 4})
-    assert record_run(record, settings, {}) == 1
+def test_run_record_holds_counts_and_the_release_it_leaves(settings):
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1")), settings)
+    record = RunRecord("run-1", STARTED, STARTED, "completed", {"files_seen": 3})
+    record_run(record, settings, {})
+    assert record.table_versions["runs"] == 1 and record.table_versions["documents"] == 1
     row = pl.read_delta(str(settings.output_dir / "runs")).row(0, named=True)
-    assert row["counts"] == {"files_seen": 3} and row["table_versions"] == {"documents": 4}
+    assert row["counts"] == {"files_seen": 3} and row["table_versions"] == {t: v for t, v in current_versions(settings.output_dir).items() if t != "runs"}
     assert row["status"] == "completed" and row["validation"] is None
 
 
@@ -171,22 +165,3 @@ def test_a_contract_that_gains_a_column_adds_it_to_the_table(tmp_path):
     (contracts / "stories.yaml").write_text(yaml.safe_dump(contract))
     ensure_tables(settings, {})
     assert pl.read_delta(str(settings.output_dir / "stories")).columns[-1] == "topic"
-
-
-def test_a_second_run_waits_for_the_lock_then_gives_up_with_a_clear_message(tmp_path):
-    released = threading.Event()
-
-    def hold_lock():
-        with exclusive_run(tmp_path, "run-1", 0):
-            released.wait(5)
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
-    time.sleep(0.2)
-    with pytest.raises(RunLockTimeout, match=r"locked by run run-1 \(pid \d+\).*NEWSFLOW_LOCK_WAIT_SECONDS"):
-        with exclusive_run(tmp_path, "run-2", 0.5):
-            pass
-    released.set()
-    holder.join()
-    with exclusive_run(tmp_path, "run-3", 0.5):
-        pass

@@ -9,11 +9,11 @@ import pytest
 
 from conftest import SEEDS, cleaned_articles, read_table, run_stages, seed_texts, updates_by_doc, write_articles
 
+from newsflow.analysis.shingles import normalised_words
+from newsflow.analysis.stories import story_terms
 from newsflow.settings import Settings
 from newsflow.stages import signatures
-from newsflow.analysis.shingles import normalised_words
 from newsflow.stages.ingest import doc_id_for
-from newsflow.analysis.stories import story_terms
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)

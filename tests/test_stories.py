@@ -2,16 +2,15 @@
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
 from conftest import CORPORA, SEEDS, read_table, run_stages, seed_texts, updates_by_doc, write_articles
 
-import numpy as np
-
 from newsflow.analysis import stories
-from newsflow.stages.ingest import doc_id_for
 from newsflow.analysis.stories import linked_groups, story_terms, term_vectors
+from newsflow.stages.ingest import doc_id_for
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)

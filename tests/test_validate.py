@@ -17,14 +17,14 @@ from deltalake import DeltaTable
 
 from conftest import SEEDS, read_table, seed_doc
 
+from newsflow.analysis.cleaning import load_boilerplate_rules, normalise_text
 from newsflow.batch import Batch
-from newsflow.catalog import ContractError
+from newsflow.contracts import ContractError
 from newsflow.runs import new_run_id
 from newsflow.settings import Settings
 from newsflow.stages import clean, ingest, validate
-from newsflow.analysis.cleaning import load_boilerplate_rules, normalise_text
 from newsflow.stages.ingest import doc_id_for
-from newsflow.stages.publish import current_versions
+from newsflow.storage.tables import current_versions
 
 CONTRACTS = Settings().contracts_dir
 STARTED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -155,7 +155,7 @@ def test_a_project_another_process_saved_since_is_still_used(tmp_path, seeds_bat
     """Another process (a Dask worker, another run) saving the same suites makes this process's objects stale."""
     settings = Settings(gx_dir=tmp_path / "gx")
     assert validate.run(seeds_batch, settings).documents.height == 5
-    saves = "from newsflow.catalog import load_contract; from newsflow.settings import Settings; from newsflow.stages import validate; "
+    saves = "from newsflow.contracts import load_contract; from newsflow.settings import Settings; from newsflow.stages import validate; "
     saves += f"settings = Settings(gx_dir={str(settings.gx_dir)!r}); "
     saves += "[validate.gx_project(settings.gx_dir.resolve()).checkpoint(load_contract(settings.contracts_dir, t), settings) for t in ('documents', 'paragraphs')]"
     subprocess.run([sys.executable, "-c", saves], check=True)

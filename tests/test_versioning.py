@@ -16,7 +16,7 @@ from deltalake import DeltaTable
 from conftest import SEEDS, read_table
 
 from newsflow import datasets
-from newsflow.stages.publish import current_versions
+from newsflow.storage.tables import current_versions
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
 NEWSFLOW = Path(sys.executable).with_name("newsflow")

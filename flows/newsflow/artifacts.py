@@ -14,8 +14,8 @@ from prefect.artifacts import (
 )
 
 from newsflow.batch import Batch
-from newsflow.catalog import read_published
 from newsflow.runs import RunRecord
+from newsflow.storage.tables import read_published
 
 # Keys group each kind of artifact across runs in the UI (lowercase letters, digits and dashes).
 SUMMARY_KEY, QUARANTINE_KEY, DATA_DOCS_KEY, PROGRESS_KEY = (

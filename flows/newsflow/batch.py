@@ -13,7 +13,7 @@ from datetime import datetime
 import polars as pl
 import pyarrow.dataset as ds
 
-from newsflow.catalog import TABLES
+from newsflow.contracts import TABLES
 
 SOURCE_COLUMNS = {"path": pl.String, "source_uri": pl.String, "doc_id": pl.String}
 QUARANTINE_SCHEMA = {
@@ -76,7 +76,7 @@ class Batch:
     """The frames of a run, or of one batch of its files.
 
     A run is cut into batches that go through the per-document stages one after another (or
-    side by side on Dask); each batch's document tables are staged on disk (publish.stage), so
+    side by side on Dask); each batch's document tables are staged on disk (storage.staging), so
     memory stays flat, and publish commits them with the run's other tables at the end.
     """
 
@@ -93,8 +93,8 @@ class Batch:
     quantities: pl.DataFrame | ds.Dataset | None = None
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
-    # Signature rows (internal state): of the batch's documents after duplicates (until publish.stage parks them),
-    # of the run's documents before groups (staged parts, publish.staged_signatures), of every current document
+    # Signature rows (internal state): of the batch's documents after signatures (until storage.staging parks them),
+    # of the run's documents before groups (staged parts, storage.staging.staged_signatures), of every current document
     # after groups, without their shingles: those are read part by part (doc_id and shingles frames) from `shingles`.
     signatures: pl.DataFrame | ds.Dataset | None = None
     shingles: Callable[[], Iterator[pl.DataFrame]] | None = None

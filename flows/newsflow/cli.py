@@ -18,9 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from newsflow import datasets, parameters
-from newsflow.runtime import progress
-from newsflow.catalog import TABLES, table_path
+from newsflow.contracts import TABLES
 from newsflow.runs import RunRecord
+from newsflow.runtime import progress
+from newsflow.storage.tables import table_path
 
 app = typer.Typer(
     name="newsflow",
@@ -108,7 +109,7 @@ def _load_pipeline():
 
 def _import_pipeline() -> None:
     with contextlib.suppress(Exception):  # imported again where it is needed, and an error reported there
-        import newsflow.pipeline
+        import newsflow.pipeline  # noqa: F401  (imported while the server starts)
         from newsflow.stages import validate
 
         validate.import_great_expectations()

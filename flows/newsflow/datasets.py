@@ -10,8 +10,9 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
-from newsflow.catalog import TABLES, load_contract, read_published, table_path
+from newsflow.contracts import TABLES, load_contract
 from newsflow.settings import Settings
+from newsflow.storage.tables import exists, read_published, table_path
 
 DEFAULT_OUTPUT = Path("output")
 
@@ -51,19 +52,17 @@ def load(
 
 
 def _open(table: str, output_dir: Path) -> DeltaTable:
-    path = table_path(output_dir, table)
-    if not DeltaTable.is_deltatable(str(path)):
+    if not exists(output_dir, table):
         raise FileNotFoundError(f"no table {table} in {output_dir}: run `newsflow run --output {output_dir}` first")
-    return DeltaTable(str(path))
+    return DeltaTable(str(table_path(output_dir, table)))
 
 
 def list_tables(output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
     """Every table with its latest version, row count and the run that last changed it."""
     rows = []
     for table in TABLES:
-        path = table_path(output_dir, table)
-        if DeltaTable.is_deltatable(str(path)):
-            delta = DeltaTable(str(path))
+        if exists(output_dir, table):
+            delta = _open(table, output_dir)
             last = delta.history(1)[0]
             rows.append(
                 {
@@ -135,9 +134,8 @@ def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -
         raise ValueError("keep at least 1 version")
     removed = {}
     for table in TABLES:
-        path = table_path(output_dir, table)
-        if DeltaTable.is_deltatable(str(path)):
-            delta = DeltaTable(str(path))
+        if exists(output_dir, table):
+            delta = _open(table, output_dir)
             latest = delta.version()
             removed[table] = delta.vacuum(
                 retention_hours=0,

@@ -6,9 +6,10 @@ Each section sits between `<!-- NAME:start -->` and `<!-- NAME:end -->` in READM
 import sys
 from pathlib import Path
 
+import yaml
 from pydantic_core import PydanticUndefined
 
-from newsflow.catalog import data_dictionary
+from newsflow.contracts import EXPECTATION_LEVELS, TABLES, WRITE_MODES, Expectation, load_contract
 from newsflow.settings import PROJECT_ROOT, Settings
 
 
@@ -27,6 +28,39 @@ def _default(field) -> str:
     if isinstance(value, Path) and value.is_relative_to(PROJECT_ROOT):
         value = value.relative_to(PROJECT_ROOT).as_posix() + ("/" if value.suffix == "" else "")
     return f"`{value}`"
+
+
+def data_dictionary(contracts_dir: Path) -> str:
+    """The README's data dictionary, generated from the contracts (`make docs` writes it)."""
+    sections = []
+    for table in TABLES:
+        contract = load_contract(contracts_dir, table)
+        rows = [f"| `{c.name}` | `{c.type_spec}` | {'yes' if c.nullable else 'no'} | {c.description} |" for c in contract.columns]
+        lines = [
+            f"### {table}",
+            "",
+            f"{contract.description} Written: {WRITE_MODES[contract.write_mode]}.",
+            "",
+            "| column | type | nullable | meaning |",
+            "|---|---|---|---|",
+            *rows,
+        ]
+        if contract.expectations:
+            levels = "; ".join(f"{level}: {meaning}" for level, meaning in EXPECTATION_LEVELS.items())
+            lines += ["", f"Expectations ({levels}):", "", "| level | expectation | arguments | meaning |", "|---|---|---|---|"]
+            lines += [_expectation_row(e) for e in contract.expectations]
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
+
+
+def _expectation_row(expectation: Expectation) -> str:
+    arguments = ", ".join(f"{key}: {_flow_yaml(value)}" for key, value in expectation.kwargs.items())
+    cells = [expectation.level, f"`{expectation.type}`", f"`{arguments}`", expectation.description]
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _flow_yaml(value) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True).strip().removesuffix("...").strip()
 
 
 def sections() -> dict[str, str]:

@@ -20,11 +20,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from newsflow import artifacts, parameters
-from newsflow.runtime import progress, workers
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
+from newsflow.runtime import progress, workers
 from newsflow.settings import Settings
 from newsflow.stages import clean, extract, groups, ingest, language, publish, signatures, validate
+from newsflow.storage import releases, staging
+from newsflow.storage.lock import exclusive
 
 
 def transient_io_error(task, task_run, state) -> bool:
@@ -58,10 +60,7 @@ def timed(name: str, function, batch: Batch, settings: Settings) -> Batch:
 
 @io_task(name="prepare output")
 def prepare_output(batch: Batch, settings: Settings) -> list[str]:
-    restored = publish.recover_interrupted_run(settings, commit_metadata(batch))
-    publish.ensure_tables(settings, commit_metadata(batch))
-    publish.discard_staging(settings.output_dir)
-    return restored
+    return releases.prepare_output(settings, commit_metadata(batch))
 
 
 @io_task(name="plan run")
@@ -103,7 +102,7 @@ def validate_tables(batch: Batch, settings: Settings) -> Batch:
 
 @io_task(name="stage tables")
 def stage_tables(batch: Batch, settings: Settings) -> Batch:
-    return timed("stage", publish.stage, batch, settings)
+    return timed("stage", staging.park_batch, batch, settings)
 
 
 @stage_task(name="process batch")
@@ -122,12 +121,12 @@ def process_batch(batch: Batch, settings: Settings) -> Batch:
 
 @stage_task(name="find copies and stories")
 def find_copies_and_stories(batch: Batch, settings: Settings) -> Batch:
-    return timed("groups", groups.run, publish.staged_signatures(batch, settings), settings)
+    return timed("groups", groups.run, staging.staged_signatures(batch, settings), settings)
 
 
 @io_task(name="publish tables")
 def publish_tables(batch: Batch, settings: Settings) -> Batch:
-    return timed("publish", publish.run, publish.staged(batch, settings), settings)
+    return timed("publish", publish.run, staging.staged(batch, settings), settings)
 
 
 @io_task(name="record run")
@@ -135,9 +134,8 @@ def record_run(batch: Batch, settings: Settings, error: BaseException | None = N
     if batch.validation is not None:  # once per run, for every table and batch it validated (and a failed one)
         batch = timed("data docs", validate.build_data_docs, batch, settings)
     record = RunRecord.of(batch, error)
-    record.table_versions = {t: v for t, v in publish.current_versions(settings.output_dir).items() if t != "runs"}
-    record.table_versions["runs"] = publish.record_run(record, settings, commit_metadata(batch))  # shown, not stored
-    publish.discard_staging(settings.output_dir)
+    releases.record_run(record, settings, commit_metadata(batch))
+    staging.discard_staging(settings.output_dir)
     artifacts.publish_run_artifacts(record, batch, settings.output_dir)
     return record
 
@@ -167,7 +165,7 @@ def news_pipeline(
     started_at = utc_now()
     run = Batch(run_id=new_run_id(started_at), started_at=started_at, flow_run_id=flow_run.id)
     with (
-        publish.exclusive_run(settings.output_dir, run.run_id, settings.lock_wait_seconds),
+        exclusive(settings.output_dir, f"run {run.run_id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"),
         progress.listening(artifacts.ProgressArtifact()),
     ):
         prepare_output(run, settings)

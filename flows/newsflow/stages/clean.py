@@ -9,7 +9,7 @@ import polars as pl
 
 from newsflow.analysis.cleaning import CleanArticle, clean_article, load_boilerplate_rules
 from newsflow.batch import Batch
-from newsflow.catalog import load_contract
+from newsflow.contracts import load_contract
 from newsflow.runtime.progress import track
 from newsflow.settings import Settings
 

@@ -16,13 +16,13 @@ from itertools import chain
 
 import polars as pl
 
-from newsflow.batch import Batch
-from newsflow.catalog import load_contract
 from newsflow.analysis.extraction import Article, Extraction, extract_chunk, headers
 from newsflow.analysis.extraction.entities import installed_package, load_model
+from newsflow.batch import Batch
+from newsflow.contracts import load_contract
+from newsflow.runtime import workers
 from newsflow.runtime.progress import track
 from newsflow.settings import Settings
-from newsflow.runtime import workers
 
 ENGLISH = "en"
 DOCUMENT_FIELDS = ("subtitle", "byline", "published_at", "published_at_raw", "dateline")

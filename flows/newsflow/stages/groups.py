@@ -32,14 +32,14 @@ import numpy as np
 import polars as pl
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from deltalake import DeltaTable
 
 from newsflow.analysis.shingles import Shingles, earliest_of_components, jaccard, near_pairs, pairs_within_runs
 from newsflow.analysis.stories import story_edges, story_rows, term_vectors
 from newsflow.batch import Batch
-from newsflow.catalog import load_contract, published_files, read_batches, read_published, table_path
+from newsflow.contracts import load_contract
 from newsflow.settings import Settings
 from newsflow.stages.signatures import SIGNATURE_COLUMNS
+from newsflow.storage.tables import exists, published_files, read_batches, read_published, table_path
 
 DUPLICATE_FIELDS = ("exact_dup_of", "near_dup_of", "near_dup_similarity")
 GROUP_FIELDS = (*DUPLICATE_FIELDS, "story_id")
@@ -117,9 +117,8 @@ def state_shingles(settings: Settings, fresh: pl.DataFrame | ds.Dataset, run_ids
     publish overwrites the table with them.
     """
     sources = [(fresh, None)]
-    path = str(table_path(settings.output_dir, "signatures"))
-    if DeltaTable.is_deltatable(path):
-        sources.insert(0, (published_files(path), ~pc.field("doc_id").isin(run_ids.to_arrow())))
+    if exists(settings.output_dir, "signatures"):
+        sources.insert(0, (published_files(table_path(settings.output_dir, "signatures")), ~pc.field("doc_id").isin(run_ids.to_arrow())))
     return lambda: chain.from_iterable(_shingle_parts(data, where) for data, where in sources)
 
 

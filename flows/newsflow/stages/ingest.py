@@ -4,9 +4,9 @@ Each file becomes a document row (source_uri, size, hash, encoding, raw text) or
 quarantine record with a reason that says what to do. Nothing stops the run.
 """
 
-import hashlib
 import codecs
 import contextlib
+import hashlib
 import os
 import re
 import stat
@@ -17,9 +17,9 @@ import charset_normalizer
 import polars as pl
 
 from newsflow.batch import Batch, Source, Sources
-from newsflow.catalog import read_published
 from newsflow.runtime.progress import track
 from newsflow.settings import Settings
+from newsflow.storage.tables import read_published
 
 ARTICLE_SUFFIX = ".txt"
 _ARTICLE_SCHEMA = {

@@ -9,12 +9,12 @@ from functools import partial
 
 import polars as pl
 
-from newsflow.batch import Batch
-from newsflow.catalog import load_contract
 from newsflow.analysis.language import UND, DocumentLanguage, Thresholds, detect_document, load_profiles
+from newsflow.batch import Batch
+from newsflow.contracts import load_contract
+from newsflow.runtime import workers
 from newsflow.runtime.progress import track
 from newsflow.settings import Settings
-from newsflow.runtime import workers
 
 # Chunks per worker: enough to even out documents of different lengths, few enough to keep pickling cheap.
 _CHUNKS_PER_WORKER = 8

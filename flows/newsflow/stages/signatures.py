@@ -13,7 +13,7 @@ import polars as pl
 from newsflow.analysis.shingles import text_hashes
 from newsflow.analysis.stories import story_terms
 from newsflow.batch import Batch
-from newsflow.catalog import load_contract
+from newsflow.contracts import load_contract
 from newsflow.settings import Settings
 
 # The columns of the signatures table a batch fills; the groups stage fills the others.

@@ -11,13 +11,10 @@ the file-backed GX project at settings.gx_dir, which also holds the Data Docs.
 Great Expectations takes seconds to import, so it is imported here, inside the functions only.
 """
 
-import fcntl
 import json
 import os
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, timedelta
 from functools import cache
@@ -28,10 +25,12 @@ from urllib.parse import unquote, urlparse
 import polars as pl
 import yaml
 
-from newsflow.batch import Batch
-from newsflow.catalog import Contract, ContractError, Expectation, load_contract, read_published
-from newsflow.settings import Settings
 from newsflow.analysis.cleaning import BoilerplateRule, load_boilerplate_rules
+from newsflow.batch import Batch
+from newsflow.contracts import Contract, ContractError, Expectation, load_contract
+from newsflow.settings import Settings
+from newsflow.storage.lock import exclusive
+from newsflow.storage.tables import read_published
 
 STAGE = "validate"
 ROW = "row"  # the row's position in the run's frame: how GX's unexpected rows map back to it
@@ -106,19 +105,8 @@ class TableCheck:
 
 def run(batch: Batch, settings: Settings) -> Batch:
     # The GX project is files: batches validated side by side (on Dask) take turns with it.
-    with exclusive(Path(settings.gx_dir)):
+    with exclusive(Path(settings.gx_dir), f"run {batch.run_id}"):
         return _run(batch, settings)
-
-
-@contextmanager
-def exclusive(gx_dir: Path) -> Iterator[None]:
-    gx_dir.mkdir(parents=True, exist_ok=True)
-    with open(gx_dir / ".newsflow.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _run(batch: Batch, settings: Settings) -> Batch:
@@ -412,7 +400,7 @@ def build_data_docs(batch: Batch, settings: Settings) -> Batch:
     index reads every result it links: ~0.4 s a build on seeds-sized runs). The batch is returned as it is."""
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    with exclusive(Path(settings.gx_dir)):
+    with exclusive(Path(settings.gx_dir), f"run {batch.run_id}"):
         context = gx_project(Path(settings.gx_dir).resolve()).context
         results = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == batch.run_id]
         suites = {key.expectation_suite_identifier.name for key in results}

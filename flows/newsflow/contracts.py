@@ -1,4 +1,4 @@
-"""The data catalog: which tables exist, where they live, and their contracts.
+"""The tables and their contracts: which tables there are, their columns and their expectations.
 
 A contract is a YAML file in `schemas/` (one per table) listing the columns with their
 Arrow type, nullability and meaning, and the table's expectations (checked by the validate
@@ -6,17 +6,13 @@ stage with Great Expectations). Code reads contracts from here and nowhere else.
 """
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import yaml
-from deltalake import DeltaTable
 
 # Publication order: facts first, the run record last (it holds the others' versions).
 TABLES = (
@@ -113,57 +109,6 @@ class Contract:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
-
-
-def table_path(output_dir: Path, table: str) -> Path:
-    if table not in TABLES:
-        raise KeyError(f"unknown table {table!r}; the tables are {', '.join(TABLES)}")
-    return Path(output_dir) / table
-
-
-# Rows per batch read, and bytes read from a file at a time. pyarrow's dataset scanner reads ahead of a slow
-# reader whatever its readahead options. While publish wrote the synthetic corpus's 100,000-row signatures table
-# from its 50 staged parts, the scanner held up to 0.16 GiB of Arrow memory, reading file by file 0.03 GiB; over
-# the published 330 MB table, read with a pause per batch, 0.26 GiB against 0.02 GiB.
-READ_ROWS = 2_000
-READ_BUFFER_BYTES = 2**20
-
-
-def read_batches(dataset: ds.Dataset, columns: list[str] | None = None, where: ds.Expression | None = None) -> Iterator[pa.RecordBatch]:
-    """The dataset's rows, file after file, READ_ROWS at a time, with its schema's `columns` (all by default; a
-    column a file lacks is null) and only the rows `where` holds (it may name only the columns read)."""
-    schema = pa.schema([dataset.schema.field(name) for name in columns or dataset.schema.names])
-    for path in dataset.files:
-        with dataset.filesystem.open_input_file(path) as source:
-            file = pq.ParquetFile(source, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
-            present = [name for name in schema.names if name in file.schema_arrow.names]
-            for batch in file.iter_batches(batch_size=READ_ROWS, columns=present):
-                rows = pa.table(
-                    [batch.column(f.name).cast(f.type) if f.name in present else pa.nulls(batch.num_rows, f.type) for f in schema],
-                    schema=schema,
-                )
-                yield from (rows.filter(where) if where is not None else rows).to_batches()
-
-
-def published_files(path: Path | str) -> ds.Dataset:
-    """The Parquet files of a table's latest version, read by pyarrow alone: they stay readable while the
-    table is overwritten (the Delta writer cannot read its own table from inside a write), and newsflow
-    tables use no deletion vectors or column mapping."""
-    table = DeltaTable(str(path))
-    return ds.dataset(table.file_uris(), schema=pa.schema(table.schema().to_arrow()), format="parquet")
-
-
-def read_published(
-    output_dir: Path, table: str, columns: list[str] | None = None, where: pl.Expr | None = None
-) -> pl.DataFrame | None:
-    """The latest published version of a table (only `columns` and the rows `where` holds, if given), or None
-    before its first run. The rows are filtered as they are read, so the rows left out never take memory."""
-    path = table_path(output_dir, table)
-    if not (path / "_delta_log").is_dir():
-        return None
-    frame = pl.scan_delta(str(path))
-    frame = frame.filter(where) if where is not None else frame
-    return (frame.select(columns) if columns else frame).collect()
 
 
 def load_contract(contracts_dir: Path, table: str) -> Contract:
@@ -279,36 +224,3 @@ def conform(table: str, frame: pl.DataFrame | pa.Table, contract: Contract) -> p
             )
         arrays.append(values)
     return pa.Table.from_arrays(arrays, schema=contract.arrow_schema)
-
-
-def data_dictionary(contracts_dir: Path) -> str:
-    """The README's data dictionary, generated from the contracts (`make docs` writes it)."""
-    sections = []
-    for table in TABLES:
-        contract = load_contract(contracts_dir, table)
-        rows = [f"| `{c.name}` | `{c.type_spec}` | {'yes' if c.nullable else 'no'} | {c.description} |" for c in contract.columns]
-        lines = [
-            f"### {table}",
-            "",
-            f"{contract.description} Written: {WRITE_MODES[contract.write_mode]}.",
-            "",
-            "| column | type | nullable | meaning |",
-            "|---|---|---|---|",
-            *rows,
-        ]
-        if contract.expectations:
-            levels = "; ".join(f"{level}: {meaning}" for level, meaning in EXPECTATION_LEVELS.items())
-            lines += ["", f"Expectations ({levels}):", "", "| level | expectation | arguments | meaning |", "|---|---|---|---|"]
-            lines += [_expectation_row(e) for e in contract.expectations]
-        sections.append("\n".join(lines))
-    return "\n\n".join(sections) + "\n"
-
-
-def _expectation_row(expectation: Expectation) -> str:
-    arguments = ", ".join(f"{key}: {_flow_yaml(value)}" for key, value in expectation.kwargs.items())
-    cells = [expectation.level, f"`{expectation.type}`", f"`{arguments}`", expectation.description]
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-
-def _flow_yaml(value) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True).strip().removesuffix("...").strip()

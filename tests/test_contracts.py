@@ -1,13 +1,10 @@
-"""catalog: contracts are read from schemas/ and enforced on every frame."""
+"""contracts: contracts are read from schemas/ and enforced on every frame."""
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
-from deltalake import DeltaTable, Field, write_deltalake
 
-from newsflow import catalog
-from newsflow.catalog import TABLES, ContractError, conform, load_contract, parse_arrow_type, published_files, read_batches
+from newsflow.contracts import TABLES, ContractError, conform, load_contract, parse_arrow_type
 from newsflow.settings import Settings
 
 CONTRACTS = Settings().contracts_dir
@@ -106,20 +103,3 @@ def test_an_edited_contract_is_read_again_by_the_same_process(tmp_path):
     assert load_contract(tmp_path, "stories").description == load_contract(CONTRACTS, "stories").description
     (tmp_path / "stories.yaml").write_text(spec.replace("\ndescription: ", "\ndescription: Edited. ", 1), encoding="utf-8")
     assert load_contract(tmp_path, "stories").description.startswith("Edited. ")
-
-
-def test_published_rows_are_read_file_by_file_in_the_tables_schema(tmp_path, monkeypatch):
-    path = str(tmp_path / "table")
-    write_deltalake(path, pa.table({"doc_id": ["a", "b", "c"], "n": [1, 2, 3]}))
-    DeltaTable(path).alter.add_columns([Field.from_arrow(pa.field("note", pa.string()))])  # the first file has none
-    write_deltalake(path, pa.table({"doc_id": ["d", "e"], "n": [4, 5], "note": ["x", None]}), mode="append")
-    monkeypatch.setattr(catalog, "READ_ROWS", 2)
-    batches = list(read_batches(published_files(path), ["doc_id", "note"], where=pc.field("doc_id") != "b"))
-    assert sorted(b.num_rows for b in batches) == [1, 1, 2]  # each file's batches of 2 rows, filtered: [a, (b)], [c]; [d, e]
-    assert sorted(pa.Table.from_batches(batches).to_pylist(), key=lambda row: row["doc_id"]) == [
-        {"doc_id": "a", "note": None},
-        {"doc_id": "c", "note": None},
-        {"doc_id": "d", "note": "x"},
-        {"doc_id": "e", "note": None},
-    ]
-    assert pa.Table.from_batches(batches).schema == pa.schema([("doc_id", pa.string()), ("note", pa.string())])

@@ -1,0 +1,84 @@
+"""Releases: the version of every table after a run, recorded in the runs table (runs.table_versions).
+
+Readers load a consistent set through a release (newsflow.datasets). If publishing fails half-way,
+the tables already written are restored to their previous versions; a run killed half-way is undone
+by the next run before it starts (recover_interrupted_run).
+"""
+
+import json
+import logging
+from pathlib import Path
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable
+
+from newsflow.contracts import load_contract
+from newsflow.runs import RunRecord
+from newsflow.settings import Settings
+from newsflow.storage.staging import discard_staging
+from newsflow.storage.tables import current_versions, ensure_tables, read_published, table_path, write_table
+
+log = logging.getLogger(__name__)
+
+
+def prepare_output(settings: Settings, metadata: dict[str, str]) -> list[str]:
+    """Before a run: undo what an interrupted run left, create the missing tables, discard leftover staging.
+    Returns the tables restored."""
+    restored = recover_interrupted_run(settings, metadata)
+    ensure_tables(settings, metadata)
+    discard_staging(settings.output_dir)
+    return restored
+
+
+def last_release(output_dir: Path) -> dict[str, int]:
+    """Table versions recorded by the latest run; every run, failed or not, ends on a consistent set."""
+    runs = read_published(output_dir, "runs")
+    if runs is None or runs.is_empty():
+        return {}
+    return dict(runs.sort("started_at").row(-1, named=True)["table_versions"])
+
+
+def recover_interrupted_run(settings: Settings, metadata: dict[str, str]) -> list[str]:
+    """Restore tables that a killed run left beyond the last release; returns the tables restored."""
+    released = last_release(settings.output_dir)
+    behind = {
+        table: released.get(table, 0)
+        for table, version in current_versions(settings.output_dir).items()
+        if table != "runs" and version > released.get(table, 0) and not _restored_to(settings.output_dir, table, released.get(table, 0))
+    }
+    restore(settings.output_dir, behind, {**metadata, "newsflow.operation": "recover"})
+    if behind:
+        log.warning("an earlier run was interrupted while publishing: restored %s", ", ".join(sorted(behind)))
+    return sorted(behind)
+
+
+def restore(output_dir: Path, versions: dict[str, int], metadata: dict[str, str]) -> None:
+    for table, version in versions.items():
+        commit = CommitProperties(custom_metadata={**metadata, "newsflow.restored_to": str(version)})
+        DeltaTable(str(table_path(output_dir, table))).restore(version, commit_properties=commit)
+
+
+def _restored_to(output_dir: Path, table: str, version: int) -> bool:
+    """Whether the table's latest commit already restored it to `version`."""
+    return DeltaTable(str(table_path(output_dir, table))).history(1)[0].get("newsflow.restored_to") == str(version)
+
+
+def record_run(record: RunRecord, settings: Settings, metadata: dict[str, str]) -> None:
+    """Append the run's row to the runs table, with the release it leaves (the version of every other table) in
+    record.table_versions; the runs table's new version is added there too (shown, not stored)."""
+    record.table_versions = {t: v for t, v in current_versions(settings.output_dir).items() if t != "runs"}
+    row = {
+        "run_id": record.run_id,
+        "flow_run_id": record.flow_run_id,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "status": record.status,
+        "counts": list(record.counts.items()),
+        "table_versions": list(record.table_versions.items()),
+        "validation": json.dumps(record.validation) if record.validation is not None else None,
+        "error": record.error,
+        "stage_seconds": list(record.stage_seconds.items()),
+    }
+    contract = load_contract(settings.contracts_dir, "runs")
+    record.table_versions["runs"] = write_table("runs", pa.Table.from_pylist([row], schema=contract.arrow_schema), settings, metadata)
+
