@@ -24,7 +24,8 @@ import psutil
 
 from newsflow.analysis import extraction
 from newsflow.analysis.language import Call, DocumentLanguage
-from newsflow.stages import extract, groups, language, publish, validate
+from newsflow.quality import gx
+from newsflow.stages import extract, groups, language, publish
 from newsflow.storage import staging
 
 GB = 1024**3
@@ -90,7 +91,7 @@ def main() -> None:
     staging.staged_signatures = peaks.labelled(staging.staged_signatures, lambda *_: "groups: read staged signatures")
     publish.write_table = peaks.labelled(publish.write_table, lambda table, *_, **__: f"publish: write {table}")
     table_check = lambda checker, table, frame: f"validate {table}" + (" (after groups)" if checker.batch.stories is not None else "")
-    validate.Checker.check = peaks.labelled(validate.Checker.check, table_check)
+    gx.Checker.check = peaks.labelled(gx.Checker.check, table_check)
     threading.Thread(target=peaks.sample, daemon=True).start()
 
     started = time.perf_counter()

@@ -20,6 +20,8 @@ from conftest import SEEDS, read_table, seed_doc
 from newsflow.analysis.cleaning import load_boilerplate_rules, normalise_text
 from newsflow.batch import Batch
 from newsflow.contracts import ContractError
+from newsflow.quality import gx
+from newsflow.quality.summary import ValidationFailed
 from newsflow.runs import new_run_id
 from newsflow.settings import Settings
 from newsflow.stages import clean, ingest, validate
@@ -101,7 +103,7 @@ def test_a_table_level_breach_fails_the_run_and_no_table_gets_a_new_version(tmp_
         shutil.copy(next(SEEDS.glob("003_*.txt")), source / name)
     monkeypatch.setenv("NEWSFLOW_MIN_DISTINCT_CONTENT_SHARE", "0.9")
 
-    with pytest.raises(validate.ValidationFailed, match="validation failed.*content_sha256"):
+    with pytest.raises(ValidationFailed, match="validation failed.*content_sha256"):
         news_pipeline(source=source, output=output)
 
     after = current_versions(output)
@@ -132,32 +134,32 @@ def test_data_docs_index_lists_each_tables_suite_and_the_run(seeds_run):
 
 
 def test_the_data_docs_index_links_only_the_latest_validation_results(tmp_path, seeds_batch, monkeypatch):
-    monkeypatch.setattr(validate, "DATA_DOCS_INDEX_RESULTS", 2)
+    monkeypatch.setattr(gx, "DATA_DOCS_INDEX_RESULTS", 2)
     settings = Settings(gx_dir=tmp_path / "gx")
     for run_id in ("run-one", "run-two"):  # each validates 3 tables
         checked = validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs), settings)
-    validate.build_data_docs(checked, settings)
-    linked = set(re.findall(r"validations/(\w+)/(run-\w+)/", Path(checked.validation["data_docs"]).read_text(encoding="utf-8")))
+    gx.build_data_docs(checked, settings)
+    linked = set(re.findall(r"validations/(\w+)/(run-\w+)/", Path(checked.validation.data_docs).read_text(encoding="utf-8")))
     assert len(linked) == 2 and {run for _, run in linked} == {"run-two"}
 
 
 def test_a_tables_checkpoint_is_made_once_and_used_by_every_later_batch(tmp_path, monkeypatch, seeds_batch):
     made = []
-    make = validate.Project._make_checkpoint
-    monkeypatch.setattr(validate.Project, "_make_checkpoint", lambda self, contract, settings: made.append(contract.table) or make(self, contract, settings))
+    make = gx.Project._make_checkpoint
+    monkeypatch.setattr(gx.Project, "_make_checkpoint", lambda self, contract, settings: made.append(contract.table) or make(self, contract, settings))
     settings = Settings(gx_dir=tmp_path / "gx")
     first, second = validate.run(seeds_batch, settings), validate.run(seeds_batch, settings)
     assert sorted(made) == ["documents", "paragraphs", "quarantine"]
-    assert second.validation["suites"] == first.validation["suites"] and second.documents.height == 5
+    assert second.validation.suites == first.validation.suites and second.documents.height == 5
 
 
 def test_a_project_another_process_saved_since_is_still_used(tmp_path, seeds_batch):
     """Another process (a Dask worker, another run) saving the same suites makes this process's objects stale."""
     settings = Settings(gx_dir=tmp_path / "gx")
     assert validate.run(seeds_batch, settings).documents.height == 5
-    saves = "from newsflow.contracts import load_contract; from newsflow.settings import Settings; from newsflow.stages import validate; "
+    saves = "from newsflow.contracts import load_contract; from newsflow.settings import Settings; from newsflow.quality import gx; "
     saves += f"settings = Settings(gx_dir={str(settings.gx_dir)!r}); "
-    saves += "[validate.gx_project(settings.gx_dir.resolve()).checkpoint(load_contract(settings.contracts_dir, t), settings) for t in ('documents', 'paragraphs')]"
+    saves += "[gx.gx_project(settings.gx_dir.resolve()).checkpoint(load_contract(settings.contracts_dir, t), settings) for t in ('documents', 'paragraphs')]"
     subprocess.run([sys.executable, "-c", saves], check=True)
     assert validate.run(seeds_batch, settings).documents.height == 5
 
@@ -222,7 +224,7 @@ def test_whole_line_patterns_match_exactly_the_lines_the_cleaning_rules_remove()
     matched = 0
     for rule in rules:
         expected = [rule.matches(line) for line in lines]
-        assert series.str.contains(validate.whole_line_pattern(rule)).tolist() == expected, rule.name
+        assert series.str.contains(gx.whole_line_pattern(rule)).tolist() == expected, rule.name
         matched += sum(expected)
     assert matched >= 12
 
@@ -245,9 +247,9 @@ def test_every_run_id_is_a_name_to_great_expectations_never_a_date(seeds_batch, 
         patch.setattr(uuid, "uuid4", lambda: uuid.UUID("75a04a1a" + "0" * 24))
         run_id = new_run_id(STARTED)
     checked = validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs), Settings())
-    validate.build_data_docs(checked, Settings())
+    gx.build_data_docs(checked, Settings())
     assert checked.documents.height == 5
-    assert f"validations/documents/{run_id}/" in Path(checked.validation["data_docs"]).read_text()
+    assert f"validations/documents/{run_id}/" in Path(checked.validation.data_docs).read_text()
 
 
 def test_rows_of_tables_from_later_stages_are_checked_by_their_contracts(seeds_batch):
@@ -277,7 +279,7 @@ def test_rows_of_tables_from_later_stages_are_checked_by_their_contracts(seeds_b
         ("entities", "expect_column_pair_values_a_to_be_greater_than_b", "documents.n_chars, char_end"),
         ("duplicates", "expect_select_column_values_to_be_unique_within_record", "doc_id, other_doc_id"),
     }
-    assert checked.validation["suites"]["entities"]["rows"] == 3
+    assert checked.validation.suites["entities"]["rows"] == 3
 
 
 @pytest.mark.parametrize(("und", "max_share", "fails"), [(2, 0.2, True), (2, 0.5, False)])
@@ -288,11 +290,11 @@ def test_the_share_of_undetermined_languages_is_a_table_expectation_set_by_a_set
     if not fails:
         assert validate.run(batch, settings).documents.height == 5
         return
-    with pytest.raises(validate.ValidationFailed, match="expect_column_values_to_not_be_in_set on lang.*40.0% of rows") as failure:
+    with pytest.raises(ValidationFailed, match="expect_column_values_to_not_be_in_set on lang.*40.0% of rows") as failure:
         validate.run(batch, settings)
-    assert not failure.value.summary["success"]
-    validate.build_data_docs(batch, settings)  # as the flow does when it records the failed run
-    assert f"validations/documents/{batch.run_id}/" in Path(failure.value.summary["data_docs"]).read_text(encoding="utf-8")
+    assert not failure.value.summary.success
+    gx.build_data_docs(batch, settings)  # as the flow does when it records the failed run
+    assert f"validations/documents/{batch.run_id}/" in Path(failure.value.summary.data_docs).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

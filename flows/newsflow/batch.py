@@ -14,6 +14,7 @@ import polars as pl
 import pyarrow.dataset as ds
 
 from newsflow.contracts import TABLES
+from newsflow.quality.summary import ValidationSummary
 
 SOURCE_COLUMNS = {"path": pl.String, "source_uri": pl.String, "doc_id": pl.String}
 QUARANTINE_SCHEMA = {
@@ -105,8 +106,8 @@ class Batch:
     # SHA-256 of every source file's path and fingerprint: which input a release was made from.
     manifest_sha256: str = ""
     counts: Counter = field(default_factory=Counter)
-    # The validate stage's summary (suites, expectations evaluated, failures, Data Docs); kept with the run.
-    validation: dict | None = None
+    # What the validate stage found in every call so far (suites, expectations evaluated, failures, Data Docs).
+    validation: ValidationSummary | None = None
     # Wall time of each stage, and the version of each table the publish stage wrote.
     stage_seconds: dict[str, float] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)
@@ -129,10 +130,9 @@ class Batch:
         ]
 
     def absorb(self, part: "Batch") -> "Batch":
-        """The run with a processed batch added: its counts, timings, quarantine and updates.
+        """The run with a processed batch added: its counts, timings, quarantine, updates and validation.
 
-        The batch's document tables and signature rows are not kept: they were staged. Validation
-        summaries are combined by the validate stage, which knows their shape.
+        The batch's document tables and signature rows are not kept: they were staged.
         """
         counts = Counter(self.counts)
         counts.update(part.counts)
@@ -145,6 +145,7 @@ class Batch:
             stage_seconds=seconds,
             quarantine=pl.concat([self.quarantine, part.quarantine]),
             document_updates=self.document_updates + part.document_updates,
+            validation=merged_validation(self.validation, part.validation),
         )
 
     def frames(self) -> dict[str, pl.DataFrame]:
@@ -156,9 +157,11 @@ class Batch:
         counts: dict[str, int] | None = None,
         quarantined: list[dict] = (),
         document_updates: pl.DataFrame | None = None,
+        validated: ValidationSummary | None = None,
         **frames,
     ) -> "Batch":
-        """A copy with some frames replaced, counters added, quarantine records and document updates appended.
+        """A copy with some frames replaced, counters added, quarantine records, document updates and a validation
+        summary (merged into the batch's) appended.
 
         Each quarantine record needs stage, code and reason; the other QUARANTINE_SCHEMA fields are optional.
         """
@@ -170,4 +173,9 @@ class Batch:
         merged.update(counts or {})  # update(), unlike +, keeps zero counts
         changed = document_updates is not None and not document_updates.is_empty()
         updates = self.document_updates + ((document_updates,) if changed else ())
-        return replace(self, quarantine=quarantine, counts=merged, document_updates=updates, **frames)
+        validation = merged_validation(self.validation, validated)
+        return replace(self, quarantine=quarantine, counts=merged, document_updates=updates, validation=validation, **frames)
+
+
+def merged_validation(earlier: ValidationSummary | None, more: ValidationSummary | None) -> ValidationSummary | None:
+    return more if earlier is None else earlier + more

@@ -110,9 +110,9 @@ def _load_pipeline():
 def _import_pipeline() -> None:
     with contextlib.suppress(Exception):  # imported again where it is needed, and an error reported there
         import newsflow.pipeline  # noqa: F401  (imported while the server starts)
-        from newsflow.stages import validate
+        from newsflow.quality import gx
 
-        validate.import_great_expectations()
+        gx.import_great_expectations()
 
 
 @app.command()

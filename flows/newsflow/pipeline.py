@@ -10,7 +10,6 @@ in the runs table whatever its outcome, and leaves artifacts for the Prefect UI.
 """
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
@@ -21,6 +20,8 @@ from prefect.tasks import exponential_backoff
 
 from newsflow import artifacts, parameters
 from newsflow.batch import Batch
+from newsflow.quality import gx
+from newsflow.quality.summary import ValidationFailed
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.runtime import progress, workers
 from newsflow.settings import Settings
@@ -95,9 +96,7 @@ def extract_fields(batch: Batch, settings: Settings) -> Batch:
 
 @stage_task(name="validate tables")
 def validate_tables(batch: Batch, settings: Settings) -> Batch:
-    checked = timed("validate", validate.run, replace(batch, validation=None), settings)
-    print(f"validation: {checked.validation['expectations_evaluated']} expectations; Data Docs: {checked.validation['data_docs']}")
-    return replace(checked, validation=validate.combine(batch.validation, checked.validation))
+    return timed("validate", validate.run, batch, settings)
 
 
 @io_task(name="stage tables")
@@ -132,7 +131,7 @@ def publish_tables(batch: Batch, settings: Settings) -> Batch:
 @io_task(name="record run")
 def record_run(batch: Batch, settings: Settings, error: BaseException | None = None) -> RunRecord:
     if batch.validation is not None:  # once per run, for every table and batch it validated (and a failed one)
-        batch = timed("data docs", validate.build_data_docs, batch, settings)
+        batch = timed("data docs", gx.build_data_docs, batch, settings)
     record = RunRecord.of(batch, error)
     releases.record_run(record, settings, commit_metadata(batch))
     staging.discard_staging(settings.output_dir)
@@ -146,7 +145,7 @@ def process_batches(run: Batch, settings: Settings) -> Batch:
     done = 0
     for future in process_batch.map(batches, unmapped(settings)):
         part = future.result()
-        run = replace(run.absorb(part), validation=validate.combine(run.validation, part.validation))
+        run = run.absorb(part)
         done += len(part.sources)
         progress.report("documents", done, len(run.sources))
     return run
@@ -177,8 +176,8 @@ def news_pipeline(
             run = validate_tables(run, settings)
             run = publish_tables(run, settings)
         except Exception as error:
-            if isinstance(error, validate.ValidationFailed):
-                run = replace(run, validation=validate.combine(run.validation, error.summary))
+            if isinstance(error, ValidationFailed):
+                run = run.updated(validated=error.summary)
             record_run(run, settings, error)
             raise
         if not run.published:

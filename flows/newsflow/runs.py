@@ -43,7 +43,7 @@ class RunRecord:
             status="completed" if error is None else "failed",
             counts=counts,
             flow_run_id=batch.flow_run_id,
-            validation=batch.validation,
+            validation=batch.validation.to_dict() if batch.validation is not None else None,
             error=None if error is None else str(error),
             stage_seconds=dict(batch.stage_seconds),
         )
@@ -70,7 +70,7 @@ def commit_metadata(batch) -> dict[str, str]:
     if batch.flow_run_id:
         metadata["newsflow.flow_run_id"] = batch.flow_run_id
     if batch.validation is not None:
-        metadata["newsflow.validation"] = json.dumps(batch.validation)
+        metadata["newsflow.validation"] = json.dumps(batch.validation.to_dict())
     if commit := git_commit():
         metadata["newsflow.git_commit"] = commit
     return metadata
