@@ -20,6 +20,10 @@ import threading
 import time
 from pathlib import Path
 
+from newsflow.runtime.environment import prepare_process
+
+prepare_process()  # as the newsflow command does, before the libraries below allocate
+
 import psutil
 
 from newsflow.analysis import extraction

@@ -9,6 +9,9 @@ import gc
 
 
 def main() -> None:
+    from newsflow.runtime.environment import prepare_process
+
+    prepare_process()  # before the command's libraries are imported
     from newsflow.cli import app
 
     try:

@@ -4,8 +4,8 @@ By default it does not: glibc gives each thread its own heap (up to 8 per core; 
 Lake run many threads) and keeps freed blocks of up to 32 MB for reuse, and pyarrow allocates
 through its own jemalloc pool, as does Polars. On 100,000 articles (NER and langdetect stubbed, in one process)
 the flow's process peaked at 2.59 GB and stayed at 2.32 GB after publish, though most of it was
-free; with these settings, 1.83 GB and 1.59 GB. `release_freed_memory()`, called when newsflow
-is imported, sets glibc, pyarrow and Polars to return memory when it is freed, for the importing process
+free; with these settings, 1.83 GB and 1.59 GB. `release_freed_memory()`, called by the command
+before its libraries load, sets glibc, pyarrow and Polars to return memory when it is freed, for the importing process
 (mallopt); the processes it starts (worker processes, Prefect's temporary server) inherit the
 pyarrow pool, Polars' setting and the number of heaps. Values already in the environment win.
 """
