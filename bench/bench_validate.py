@@ -19,10 +19,10 @@ from newsflow.contracts import TABLES, load_contract
 from newsflow.quality.summary import ValidationFailed
 from newsflow.runs import new_run_id, utc_now
 from newsflow.settings import Settings
-from newsflow.stages import clean, extract, groups, ingest, language, signatures, validate
+from newsflow.stages import clean, extract, groups, ingest, language, plan, signatures, validate
 
 # The stages before validation, in pipeline order, over the corpus as one batch.
-STAGES_BEFORE_VALIDATE = (ingest.plan, ingest.run, clean.run, language.run, signatures.run, groups.run, extract.run)
+STAGES_BEFORE_VALIDATE = (plan.run, ingest.run, clean.run, language.run, signatures.run, groups.run, extract.run)
 TARGET_SECONDS = 10.0
 
 

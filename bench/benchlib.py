@@ -10,7 +10,7 @@ from newsflow.analysis.extraction.entities import TAGGING_PIPES, load_model
 from newsflow.analysis.shingles import SHINGLE_WORDS, normalised_words
 from newsflow.batch import Batch
 from newsflow.settings import PROJECT_ROOT, Settings
-from newsflow.stages import clean, ingest
+from newsflow.stages import clean, ingest, plan
 
 # Measuring corpora live beside the project, never inside it.
 CORPORA = PROJECT_ROOT.parent / "shared" / "corpora"
@@ -29,7 +29,7 @@ def corpus_missing(corpus: Path) -> bool:
 
 def cleaned_batch(settings: Settings) -> Batch:
     """The articles of settings.source_dir as the pipeline's ingest and clean stages leave them."""
-    return clean.run(ingest.run(ingest.plan(Batch("bench", datetime.now(UTC)), settings), settings), settings)
+    return clean.run(ingest.run(plan.run(Batch("bench", datetime.now(UTC)), settings), settings), settings)
 
 
 def shingle_set(text: str) -> Shingles:

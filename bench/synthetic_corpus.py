@@ -33,7 +33,7 @@ from pathlib import Path
 from benchlib import BBC_NEWS, corpus_missing, jaccard, shingle_set, similar_pairs
 
 from newsflow.settings import PROJECT_ROOT
-from newsflow.stages.ingest import Refused, decode_text, doc_id_for, find_article_files
+from newsflow.sources.files import Refused, decode_text, doc_id_for, find_article_files
 
 NEAR_MIN_JACCARD = 0.8  # the duplicates stage's default threshold: a planted near copy is at or above it
 DISTINCT_MAX_JACCARD = 0.5

@@ -8,22 +8,23 @@ from pathlib import Path
 
 # Everything the session writes outside pytest's own tmp_path lives here, removed when the session ends.
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="newsflow-test-"))
-# Before anything imports Prefect: a throwaway Prefect home, no telemetry (there is no network).
+# Before anything imports Prefect: a throwaway Prefect home.
 os.environ["PREFECT_HOME"] = str(SESSION_DIR / "prefect")
-os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ["GX_ANALYTICS_ENABLED"] = "false"
-os.environ["DO_NOT_TRACK"] = "1"
 # Stage functions called with default settings never read or write the project's own output/.
 os.environ["NEWSFLOW_OUTPUT_DIR"] = str(SESSION_DIR / "output")
 # Validation results and Data Docs of the test runs stay out of the project's gx/.
 os.environ["NEWSFLOW_GX_DIR"] = str(SESSION_DIR / "gx")
+
+from newsflow.runtime.environment import prepare_process  # noqa: E402
+
+prepare_process()  # the in-process runs get the command's environment: no telemetry, newsflow's logs in Prefect's
 
 import polars as pl  # noqa: E402
 import pytest  # noqa: E402
 
 from newsflow.batch import Batch  # noqa: E402
 from newsflow.settings import Settings  # noqa: E402
-from newsflow.stages import clean, groups, ingest, publish, signatures  # noqa: E402
+from newsflow.stages import clean, groups, ingest, plan, publish, signatures  # noqa: E402
 from newsflow.storage import tables  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +68,7 @@ def seed_doc(documents: pl.DataFrame, prefix: str) -> dict:
 def cleaned_articles(source: Path, output: Path, started_at: datetime) -> Batch:
     """The new and changed articles of `source` (against what `output` holds), ingested and cleaned."""
     settings = Settings(source_dir=source, output_dir=output)
-    batch = ingest.plan(Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at), settings)
+    batch = plan.run(Batch(f"run-{started_at:%Y%m%dT%H%M%S}", started_at), settings)
     return clean.run(ingest.run(batch, settings), settings)
 
 

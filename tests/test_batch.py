@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from newsflow.batch import Batch, Source, Sources
-from newsflow.stages.ingest import doc_id_for
+from newsflow.sources.files import doc_id_for
 
 STARTED = datetime(2026, 11, 23, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import PROJECT_ROOT, seed_texts, write_articles
 
 from newsflow.analysis.shingles import normalised_words
-from newsflow.stages.ingest import doc_id_for
+from newsflow.sources.files import doc_id_for
 
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 import synthetic_corpus  # noqa: E402

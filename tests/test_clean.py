@@ -16,7 +16,7 @@ from newsflow.analysis.cleaning import (
 )
 from newsflow.batch import Batch
 from newsflow.settings import Settings
-from newsflow.stages import clean, ingest
+from newsflow.stages import clean, ingest, plan
 
 RULES = load_boilerplate_rules(Settings().boilerplate_rules)
 
@@ -137,7 +137,7 @@ def test_different_sentences_in_a_paragraph_are_all_kept():
 def test_stage_fills_documents_and_paragraphs_with_offsets(tmp_path):
     started = datetime(2026, 1, 1, tzinfo=UTC)
     settings = Settings(source_dir=SEEDS, output_dir=tmp_path)
-    batch = clean.run(ingest.run(ingest.plan(Batch("run-1", started), settings), settings), settings)
+    batch = clean.run(ingest.run(plan.run(Batch("run-1", started), settings), settings), settings)
     doc = batch.documents.filter(pl.col("source_uri").str.starts_with("001")).row(0, named=True)
     assert doc["title"] == "Xi Jinping Visits Putin: What It Means For The World?"
     assert "raw_text" not in batch.documents.columns
@@ -153,6 +153,6 @@ def test_stage_fills_documents_and_paragraphs_with_offsets(tmp_path):
 def test_an_article_with_only_boilerplate_is_quarantined(tmp_path):
     (tmp_path / "only-boilerplate.txt").write_text("Leave a comment\n\nSource link\n")
     settings = Settings(source_dir=tmp_path, output_dir=tmp_path / "out")
-    batch = clean.run(ingest.run(ingest.plan(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings), settings), settings)
+    batch = clean.run(ingest.run(plan.run(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings), settings), settings)
     assert batch.documents.height == 0
     assert batch.quarantine.select("stage", "code").row(0) == ("clean", "no_content")

@@ -15,13 +15,13 @@ from newsflow.analysis.extraction.quantities import find_quantities
 from newsflow.analysis.extraction.quotes import find_quotes, quotation_spans
 from newsflow.batch import Batch
 from newsflow.settings import Settings
-from newsflow.stages import clean, extract, ingest
+from newsflow.stages import clean, extract, ingest, plan
 
 
 def cleaned_batch(source: Path, lang: dict[str, str] | str = "en") -> tuple[Batch, Settings]:
     """ingest + clean over source, with documents.lang set as the language stage would (by file name prefix)."""
     settings = Settings(source_dir=source)
-    batch = clean.run(ingest.run(ingest.plan(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings), settings), settings)
+    batch = clean.run(ingest.run(plan.run(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings), settings), settings)
     languages = lang if isinstance(lang, dict) else {}
     default = lang if isinstance(lang, str) else "en"
     documents = batch.documents.with_columns(

@@ -11,8 +11,8 @@ from conftest import cleaned_articles, read_table, run_stages, seed_texts, write
 
 from newsflow.batch import Batch
 from newsflow.settings import Settings
+from newsflow.sources.files import doc_id_for
 from newsflow.stages import groups, publish, signatures
-from newsflow.stages.ingest import doc_id_for
 from newsflow.storage import staging
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ from conftest import SEEDS, SESSION_DIR
 from newsflow.analysis.language import UND, detect_document, language_probabilities
 from newsflow.batch import Batch
 from newsflow.settings import Settings
-from newsflow.stages import clean, ingest, language
+from newsflow.stages import clean, ingest, language, plan
 
 GERMAN_PARAGRAPH = (
     "Der chinesische Staatschef Xi Jinping ist zu einem dreitägigen Staatsbesuch in Moskau eingetroffen. "
@@ -37,7 +37,7 @@ CHINESE_ARTICLE = """中国国家主席习近平抵达莫斯科
 def detect_folder(source: Path, **settings) -> Batch:
     """ingest → clean → language over a folder, as a first run into a fresh output folder, without Prefect."""
     settings = Settings(source_dir=source, output_dir=Path(tempfile.mkdtemp(prefix="language-", dir=SESSION_DIR)), **settings)
-    batch = ingest.plan(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings)
+    batch = plan.run(Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC)), settings)
     for stage in (ingest, clean, language):
         batch = stage.run(batch, settings)
     return batch

@@ -148,7 +148,7 @@ def test_bad_files_are_quarantined_and_good_files_still_publish(tmp_path, prefec
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_file_without_read_permission_is_quarantined(tmp_path):
-    from newsflow.stages.ingest import Refused, read_file
+    from newsflow.sources.files import Refused, read_file
 
     path = tmp_path / "secret.txt"
     path.write_text("Headline\n\nBody.")

@@ -12,8 +12,8 @@ from conftest import SEEDS, cleaned_articles, read_table, run_stages, seed_texts
 from newsflow.analysis.shingles import normalised_words
 from newsflow.analysis.stories import story_terms
 from newsflow.settings import Settings
+from newsflow.sources.files import doc_id_for
 from newsflow.stages import signatures
-from newsflow.stages.ingest import doc_id_for
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)

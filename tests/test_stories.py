@@ -10,7 +10,7 @@ from conftest import CORPORA, SEEDS, read_table, run_stages, seed_texts, updates
 
 from newsflow.analysis import stories
 from newsflow.analysis.stories import linked_groups, story_terms, term_vectors
-from newsflow.stages.ingest import doc_id_for
+from newsflow.sources.files import doc_id_for
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 SECOND_RUN = FIRST_RUN + timedelta(hours=1)

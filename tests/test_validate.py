@@ -24,8 +24,8 @@ from newsflow.quality import gx
 from newsflow.quality.summary import ValidationFailed
 from newsflow.runs import new_run_id
 from newsflow.settings import Settings
-from newsflow.stages import clean, ingest, validate
-from newsflow.stages.ingest import doc_id_for
+from newsflow.sources.files import doc_id_for
+from newsflow.stages import clean, ingest, plan, validate
 from newsflow.storage.tables import current_versions
 
 CONTRACTS = Settings().contracts_dir
@@ -36,7 +36,7 @@ STARTED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 def seeds_batch(tmp_path_factory) -> Batch:
     """The seeds ingested and cleaned, not yet validated."""
     settings = Settings(source_dir=SEEDS, output_dir=tmp_path_factory.mktemp("unpublished"))
-    return clean.run(ingest.run(ingest.plan(Batch("run-seeds", STARTED), settings), settings), settings)
+    return clean.run(ingest.run(plan.run(Batch("run-seeds", STARTED), settings), settings), settings)
 
 
 def quarantined(batch: Batch, code: str) -> list[tuple]:

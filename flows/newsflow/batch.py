@@ -15,22 +15,9 @@ import pyarrow.dataset as ds
 
 from newsflow.contracts import TABLES
 from newsflow.quality.summary import ValidationSummary
+from newsflow.quarantine import SCHEMA as QUARANTINE_SCHEMA
 
 SOURCE_COLUMNS = {"path": pl.String, "source_uri": pl.String, "doc_id": pl.String}
-QUARANTINE_SCHEMA = {
-    "run_id": pl.String,
-    "stage": pl.String,
-    "source_uri": pl.String,
-    "doc_id": pl.String,
-    "code": pl.String,
-    "reason": pl.String,
-    "detail": pl.String,
-    "fingerprint": pl.String,
-    "table_name": pl.String,
-    "expectation": pl.String,
-    "column_name": pl.String,
-    "value": pl.String,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +72,7 @@ class Batch:
     started_at: datetime
     flow_run_id: str | None = None  # when Prefect orchestrates the run
     index: int = 0  # the batch's position in its run
-    sources: Sequence[Source] = ()  # the files to read (ingest.plan chooses them)
+    sources: Sequence[Source] = ()  # the files to read (the plan stage chooses them)
     # A frame in memory, or the run's staged parts of it (a dataset) when it is published.
     documents: pl.DataFrame | ds.Dataset | None = None
     paragraphs: pl.DataFrame | ds.Dataset | None = None
@@ -163,11 +150,11 @@ class Batch:
         """A copy with some frames replaced, counters added, quarantine records, document updates and a validation
         summary (merged into the batch's) appended.
 
-        Each quarantine record needs stage, code and reason; the other QUARANTINE_SCHEMA fields are optional.
+        Quarantine records are made by `newsflow.quarantine.record`.
         """
         quarantine = self.quarantine
         if quarantined:
-            rows = [{**dict.fromkeys(QUARANTINE_SCHEMA), **record, "run_id": self.run_id} for record in quarantined]
+            rows = [{**record, "run_id": self.run_id} for record in quarantined]
             quarantine = pl.concat([quarantine, pl.DataFrame(rows, schema=QUARANTINE_SCHEMA)])
         merged = Counter(self.counts)
         merged.update(counts or {})  # update(), unlike +, keeps zero counts

@@ -37,10 +37,12 @@ def main() -> None:
     """Turn raw news articles into clean, validated, versioned Delta Lake datasets."""
 
 
-SourceOption = Annotated[Path, typer.Option("--source", help=parameters.SOURCE.description)]
-OutputOption = Annotated[Path, typer.Option("--output", help=parameters.OUTPUT.description)]
-FullRefreshOption = Annotated[bool, typer.Option("--full-refresh", help=parameters.FULL_REFRESH.description)]
-BatchSizeOption = Annotated[int, typer.Option("--batch-size", min=1, help=parameters.BATCH_SIZE.description)]
+SourceOption = Annotated[Path | None, typer.Option("--source", help=parameters.SOURCE.description, show_default=False)]
+OutputOption = Annotated[Path | None, typer.Option("--output", help=parameters.OUTPUT.description, show_default=False)]
+FullRefreshOption = Annotated[
+    bool | None, typer.Option("--full-refresh/--incremental", help=parameters.FULL_REFRESH.description, show_default=False)
+]
+BatchSizeOption = Annotated[int | None, typer.Option("--batch-size", min=1, help=parameters.BATCH_SIZE.description, show_default=False)]
 
 
 class TaskRunner(str, Enum):
@@ -50,10 +52,10 @@ class TaskRunner(str, Enum):
 
 @app.command()
 def run(
-    source: SourceOption = parameters.SOURCE.default,
-    output: OutputOption = parameters.OUTPUT.default,
-    full_refresh: FullRefreshOption = parameters.FULL_REFRESH.default,
-    batch_size: BatchSizeOption = parameters.BATCH_SIZE.default,
+    source: SourceOption = None,
+    output: OutputOption = None,
+    full_refresh: FullRefreshOption = None,
+    batch_size: BatchSizeOption = None,
     task_runner: Annotated[
         TaskRunner,
         typer.Option(
@@ -69,8 +71,9 @@ def run(
 
     Only new and changed files are processed; removed files are marked deleted.
     """
+    settings = parameters.run_settings(source_dir=source, output_dir=output, full_refresh=full_refresh, batch_size=batch_size)
     try:
-        parameters.existing_folder(source)
+        parameters.existing_folder(settings.source_dir)
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -83,7 +86,7 @@ def run(
         except Exception as error:  # the flow has logged the details and recorded the failed run
             console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None
-    _print_summary(record, output)
+    _print_summary(record, settings.output_dir)
 
 
 def _load_pipeline():

@@ -1,5 +1,8 @@
 """The parameters of a run: the flow's signature (so Prefect's run form and `prefect deployment
-run --param` describe and validate them) and `newsflow run --help`, both from Settings."""
+run --param` describe and validate them) and `newsflow run --help`, both from Settings.
+
+A parameter left out (None) takes its setting: the NEWSFLOW_* variable, else the setting's default.
+"""
 
 from pathlib import Path
 from typing import Annotated
@@ -19,9 +22,14 @@ def existing_folder(path: Path) -> Path:
 
 
 def _setting(name: str):
-    """A parameter with the default and description of the setting it sets."""
+    """A parameter described by the setting it sets, which it leaves to the environment when not given."""
     setting = Settings.model_fields[name]
-    return Field(setting.default, description=setting.description)
+    return Field(None, description=f"{setting.description} Default: NEWSFLOW_{name.upper()}, else {setting.default}.")
+
+
+def run_settings(**given) -> Settings:
+    """The settings of a run: the parameters given, the environment (NEWSFLOW_*) and the defaults for the rest."""
+    return Settings(**{name: value for name, value in given.items() if value is not None})
 
 
 SourceFolder = Annotated[Path, AfterValidator(existing_folder)]

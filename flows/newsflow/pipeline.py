@@ -25,7 +25,7 @@ from newsflow.quality.summary import ValidationFailed
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.runtime import progress, workers
 from newsflow.settings import Settings
-from newsflow.stages import clean, extract, groups, ingest, language, publish, signatures, validate
+from newsflow.stages import clean, extract, groups, ingest, language, plan, publish, signatures, validate
 from newsflow.storage import releases, staging
 from newsflow.storage.lock import exclusive
 
@@ -66,7 +66,7 @@ def prepare_output(batch: Batch, settings: Settings) -> list[str]:
 
 @io_task(name="plan run")
 def plan_run(batch: Batch, settings: Settings) -> Batch:
-    return timed("plan", ingest.plan, batch, settings)
+    return timed("plan", plan.run, batch, settings)
 
 
 @io_task(name="ingest articles")
@@ -154,13 +154,13 @@ def process_batches(run: Batch, settings: Settings) -> Batch:
 # One batch at a time by default, so memory stays flat; `newsflow run --task-runner dask` spreads them.
 @flow(name="news-pipeline", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def news_pipeline(
-    source: parameters.SourceFolder = parameters.SOURCE,
-    output: Path = parameters.OUTPUT,
-    full_refresh: bool = parameters.FULL_REFRESH,
-    batch_size: parameters.BatchSize = parameters.BATCH_SIZE,
+    source: parameters.SourceFolder | None = parameters.SOURCE,
+    output: Path | None = parameters.OUTPUT,
+    full_refresh: bool | None = parameters.FULL_REFRESH,
+    batch_size: parameters.BatchSize | None = parameters.BATCH_SIZE,
 ) -> RunRecord:
     """Read the new and changed articles in `source`, clean, analyse and validate them, and publish them in `output`."""
-    settings = Settings(source_dir=source, output_dir=output, full_refresh=full_refresh, batch_size=batch_size)
+    settings = parameters.run_settings(source_dir=source, output_dir=output, full_refresh=full_refresh, batch_size=batch_size)
     started_at = utc_now()
     run = Batch(run_id=new_run_id(started_at), started_at=started_at, flow_run_id=flow_run.id)
     with (
@@ -181,5 +181,5 @@ def news_pipeline(
             record_run(run, settings, error)
             raise
         if not run.published:
-            get_run_logger().info("nothing new in %s: no table changed but runs", source)
+            get_run_logger().info("nothing new in %s: no table changed but runs", settings.source_dir)
         return record_run(run, settings)

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import polars as pl
 
+from newsflow import quarantine
 from newsflow.batch import Batch
 from newsflow.contracts import Contract, ContractError, Expectation
 from newsflow.settings import Settings
 from newsflow.storage.tables import read_published
 
-STAGE = "validate"
 ROW = "row"  # the row's position in the run's frame: how GX's unexpected rows map back to it
 DOCUMENT_COLUMN_PREFIX = "documents."
 DOCUMENT_REFERENCES = ("doc_id", "other_doc_id")
@@ -136,16 +136,13 @@ def rows_not_published(checks, batch: Batch) -> tuple[dict[str, set[int]], dict[
         )
         for (doc_id,), document_rows in rows.group_by("failed_document", maintain_order=True):
             records.append(
-                {
-                    "stage": STAGE,
+                quarantine.record(
+                    "withheld_with_document",
                     **files.get(doc_id, {}),
-                    "doc_id": doc_id,
-                    "code": "withheld_with_document",
-                    "reason": "not published: it belongs to a document that failed validation "
-                    "(see its failed_expectation record)",
-                    "detail": f"{document_rows.height} row(s)",
-                    "table_name": check.table,
-                }
+                    doc_id=doc_id,
+                    detail=f"{document_rows.height} row(s)",
+                    table_name=check.table,
+                )
             )
         withheld[check.table] = set(rows[ROW].to_list())
     return failed, withheld, records
@@ -155,18 +152,17 @@ def failed_row_record(table: str, expectation: Expectation, row: dict) -> dict:
     columns = expectation.columns
     value = str(row[columns[0]]) if len(columns) == 1 else ", ".join(f"{c}={row[c]}" for c in columns)
     rule = f": {expectation.description}" if expectation.description else ""
-    return {
-        "stage": STAGE,
-        "doc_id": row.get("doc_id"),
-        "code": "failed_expectation",
-        "reason": f"the {table} row fails {expectation.label()}{rule}; it is not published. "
+    return quarantine.record(
+        "failed_expectation",
+        reason=f"the {table} row fails {expectation.label()}{rule}; it is not published. "
         f"Fix the article, or the expectation in schemas/{table}.yaml if it is wrong",
-        "detail": json.dumps(expectation.kwargs, default=str),
-        "table_name": table,
-        "expectation": expectation.type,
-        "column_name": ", ".join(columns),
-        "value": value if len(value) <= MAX_VALUE_CHARS else value[: MAX_VALUE_CHARS - 1] + "…",
-    }
+        doc_id=row.get("doc_id"),
+        detail=json.dumps(expectation.kwargs, default=str),
+        table_name=table,
+        expectation=expectation.type,
+        column_name=", ".join(columns),
+        value=value if len(value) <= MAX_VALUE_CHARS else value[: MAX_VALUE_CHARS - 1] + "…",
+    )
 
 
 def describe(outcome: Outcome) -> str:

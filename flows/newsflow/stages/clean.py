@@ -7,6 +7,7 @@ nothing left after cleaning is quarantined.
 
 import polars as pl
 
+from newsflow import quarantine
 from newsflow.analysis.cleaning import CleanArticle, clean_article, load_boilerplate_rules
 from newsflow.batch import Batch
 from newsflow.contracts import load_contract
@@ -22,15 +23,13 @@ def run(batch: Batch, settings: Settings) -> Batch:
         article = clean_article(doc["raw_text"], rules, settings.repeated_sentence_similarity)
         if not article.paragraphs:
             quarantined.append(
-                {
-                    "stage": "clean",
-                    "source_uri": doc["source_uri"],
-                    "doc_id": doc["doc_id"],
-                    "code": "no_content",
-                    "reason": "nothing is left after removing boilerplate: check the file holds an article",
-                    "detail": f"{len(article.removed_lines)} line(s) removed",
-                    "fingerprint": doc["content_sha256"],
-                }
+                quarantine.record(
+                    "no_content",
+                    source_uri=doc["source_uri"],
+                    doc_id=doc["doc_id"],
+                    detail=f"{len(article.removed_lines)} line(s) removed",
+                    fingerprint=doc["content_sha256"],
+                )
             )
             continue
         cleaned.append({"doc_id": doc["doc_id"], **article.document_fields()})

@@ -16,6 +16,7 @@ from itertools import chain
 
 import polars as pl
 
+from newsflow import quarantine
 from newsflow.analysis.extraction import Article, Extraction, extract_chunk, headers
 from newsflow.analysis.extraction.entities import installed_package, load_model
 from newsflow.batch import Batch
@@ -67,7 +68,9 @@ def run(batch: Batch, settings: Settings) -> Batch:
     }
     source_uris = dict(documents.select("doc_id", "source_uri").iter_rows())
     quarantined = [
-        {"stage": "extract", "doc_id": e.doc_id, "source_uri": source_uris[e.doc_id], **e.problem} for e in extractions if e.problem
+        quarantine.record(e.problem[0], detail=e.problem[1], doc_id=e.doc_id, source_uri=source_uris[e.doc_id])
+        for e in extractions
+        if e.problem
     ]
     kind_counts = paragraphs["kind"].value_counts()
     counts = {

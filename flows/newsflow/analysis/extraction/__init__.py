@@ -30,7 +30,7 @@ class Extraction:
     entities: list[tuple] = field(default_factory=list)  # (para_idx, text, label, canonical, char_start, char_end)
     quotes: list[tuple] = field(default_factory=list)  # (para_idx, text, speaker, cue, is_fragment, char_start, char_end)
     quantities: list[tuple] = field(default_factory=list)  # (para_idx, text, kind, value, unit, char_start, char_end)
-    problem: dict | None = None  # code, reason and detail of a quarantine record
+    problem: tuple[str, str] | None = None  # the quarantine code (newsflow.quarantine.CODES) and its detail
 
 
 def extract_chunk(model_name: str, articles: Sequence[Article]) -> list[Extraction]:
@@ -58,12 +58,7 @@ def extract_chunk(model_name: str, articles: Sequence[Article]) -> list[Extracti
 
 def _too_long(article: Article, max_length: int) -> Extraction:
     extraction = _extract(article, None, {})
-    extraction.problem = {
-        "code": "too_long_for_ner",
-        "reason": "text is longer than the NER model reads: published without entities, quotes or quantities; "
-        "split the article into smaller files",
-        "detail": f"{len(article.text)} characters, limit {max_length}",
-    }
+    extraction.problem = ("too_long_for_ner", f"{len(article.text)} characters, limit {max_length}")
     return extraction
 
 
@@ -76,13 +71,7 @@ def _extract(article: Article, doc, tagged: dict[str, dict[int, headers.Tagged]]
     try:
         return extract_article(article, doc, tagged.get(article.doc_id, {}) if doc is not None else None)
     except Exception as error:  # one odd document must not stop the run: it is reported in quarantine
-        problem = {
-            "code": "extraction_failed",
-            "reason": "extraction failed on this document: it is published without header fields, entities, quotes or "
-            "quantities; report the file with this detail",
-            "detail": f"{type(error).__name__}: {error}",
-        }
-        return Extraction(article.doc_id, problem=problem)
+        return Extraction(article.doc_id, problem=("extraction_failed", f"{type(error).__name__}: {error}"))
 
 
 def extract_article(article: Article, doc, tagged: dict[int, headers.Tagged] | None) -> Extraction:

@@ -1,0 +1,123 @@
+"""Reading article files: which files a source folder holds, their ids, bytes and text, or why not.
+
+A file that cannot become a document raises `Refused` with its quarantine code; nothing here stops a run.
+"""
+
+import codecs
+import contextlib
+import hashlib
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import charset_normalizer
+
+from newsflow import quarantine
+from newsflow.batch import Source
+
+ARTICLE_SUFFIX = ".txt"
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_FALLBACK_ENCODINGS = ("cp1252", "latin-1")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # all but tab, newlines and form feeds
+_LETTERS = re.compile(r"[^\W\d_]")
+_NON_ASCII_LETTERS = re.compile(r"[^\W\d_a-zA-Z]")
+_MAX_NON_ASCII_SHARE = 0.3
+# A text in which more than this share of characters are control characters is not prose.
+_MAX_CONTROL_SHARE = 0.01
+
+
+@dataclass
+class Refused(Exception):
+    """A file that cannot become a document: its quarantine code (see newsflow.quarantine.CODES) and the detail."""
+
+    code: str
+    detail: str = ""
+
+    def record(self, source: Source, fingerprint: str) -> dict:
+        """The file's quarantine record; its fingerprint lets later runs skip the file while it stays the same."""
+        return quarantine.record(
+            self.code, source_uri=source.source_uri, doc_id=source.doc_id, detail=self.detail, fingerprint=fingerprint
+        )
+
+
+def examine(path: Path, max_file_bytes: int) -> tuple[str, dict | Refused]:
+    """A file's fingerprint (its SHA-256, or its problem if it cannot be read) and its article or refusal."""
+    try:
+        data = read_file(path, max_file_bytes)
+    except Refused as refused:
+        return f"{refused.code}: {refused.detail}", refused
+    fingerprint = hashlib.sha256(data).hexdigest()
+    try:
+        text, encoding = decode_text(data)
+    except Refused as refused:
+        return fingerprint, refused
+    return fingerprint, {"size_bytes": len(data), "content_sha256": fingerprint, "encoding": encoding, "raw_text": text}
+
+
+def find_article_files(source_dir: Path) -> list[Path]:
+    """Every *.txt under source_dir, recursively, in a stable order (broken symlinks included)."""
+    if not source_dir.is_dir():
+        raise FileNotFoundError(f"source folder {source_dir} does not exist or is not a folder; pass --source DIR")
+    return sorted(p for p in source_dir.rglob("*") if p.suffix.lower() == ARTICLE_SUFFIX and not p.is_dir())
+
+
+def doc_id_for(source_uri: str) -> str:
+    """The id a file keeps across runs: it is named by its path, not its content."""
+    return hashlib.sha256(source_uri.encode("utf-8")).hexdigest()[:16]
+
+
+def read_file(path: Path, max_file_bytes: int) -> bytes:
+    """The bytes of one file, or Refused saying why they cannot be read."""
+    if path.is_symlink() and not path.exists():
+        raise Refused("broken_symlink", f"target {os.readlink(path)} does not exist")
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise Refused("unreadable", str(error)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise Refused("not_a_file", stat.filemode(info.st_mode))
+    if info.st_size > max_file_bytes:
+        raise Refused("too_large", f"{info.st_size} bytes, limit {max_file_bytes}")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_file_bytes + 1)
+    except OSError as error:
+        raise Refused("unreadable", str(error)) from None
+    if len(data) > max_file_bytes:  # grew after stat, or a special file that reports size 0
+        raise Refused("too_large", f"more than {max_file_bytes} bytes")
+    return data
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode an article: UTF-8 first, then cp1252 for Western text, the detected encoding, latin-1."""
+    if not data.strip():
+        raise Refused("empty_file", f"{len(data)} bytes")
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _checked(data.decode(encoding), encoding), encoding
+    if b"\x00" in data:
+        raise Refused("binary_file", "contains NUL bytes")
+    try:
+        return _checked(data.decode("utf-8"), "utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    with contextlib.suppress(UnicodeDecodeError, Refused):
+        text = _checked(data.decode("cp1252"), "cp1252")
+        # Western text has few accented letters; most non-ASCII letters means another script in a legacy code page.
+        if len(_NON_ASCII_LETTERS.findall(text)) <= _MAX_NON_ASCII_SHARE * len(_LETTERS.findall(text)):
+            return text, "cp1252"
+    detected = charset_normalizer.from_bytes(data).best()
+    candidates = ([detected.encoding] if detected else []) + list(_FALLBACK_ENCODINGS)
+    for encoding in candidates:
+        with contextlib.suppress(UnicodeDecodeError, Refused):
+            return _checked(data.decode(encoding), encoding), codecs.lookup(encoding).name
+    raise Refused("undecodable", f"not valid in utf-8, {', '.join(candidates)}")
+
+
+def _checked(text: str, encoding: str) -> str:
+    controls = len(_CONTROL_CHARS.findall(text))
+    if controls > _MAX_CONTROL_SHARE * len(text):
+        raise Refused("binary_file", f"{controls} control characters in {len(text)} when read as {encoding}")
+    return text
