@@ -1,16 +1,20 @@
-"""The README sections generated from the code's own definitions (`make docs`; a test checks them).
+"""The documentation generated from the code's own definitions (`make docs`; a test checks it is current).
 
-Each section sits between `<!-- NAME:start -->` and `<!-- NAME:end -->` in README.md.
+README.md's settings table sits between `<!-- settings:start -->` and `<!-- settings:end -->`;
+docs/DATA_DICTIONARY.md is generated whole from the contracts and the quarantine codes.
 """
 
-import sys
 from pathlib import Path
 
 import yaml
 from pydantic_core import PydanticUndefined
 
+from newsflow import quarantine
 from newsflow.contracts import EXPECTATION_LEVELS, TABLES, WRITE_MODES, Expectation, load_contract
 from newsflow.settings import PROJECT_ROOT, Settings
+
+README = PROJECT_ROOT / "README.md"
+DATA_DICTIONARY = PROJECT_ROOT / "docs" / "DATA_DICTIONARY.md"
 
 
 def settings_table() -> str:
@@ -31,13 +35,17 @@ def _default(field) -> str:
 
 
 def data_dictionary(contracts_dir: Path) -> str:
-    """The README's data dictionary, generated from the contracts (`make docs` writes it)."""
-    sections = []
+    """docs/DATA_DICTIONARY.md: every table's columns and expectations, and the quarantine codes."""
+    sections = [
+        "# Data dictionary",
+        "Generated from the contracts in `schemas/` and the codes in `flows/newsflow/quarantine.py` by "
+        "`make docs`; do not edit by hand (a test checks it is current).",
+    ]
     for table in TABLES:
         contract = load_contract(contracts_dir, table)
         rows = [f"| `{c.name}` | `{c.type_spec}` | {'yes' if c.nullable else 'no'} | {c.description} |" for c in contract.columns]
         lines = [
-            f"### {table}",
+            f"## {table}",
             "",
             f"{contract.description} Written: {WRITE_MODES[contract.write_mode]}.",
             "",
@@ -50,6 +58,8 @@ def data_dictionary(contracts_dir: Path) -> str:
             lines += ["", f"Expectations ({levels}):", "", "| level | expectation | arguments | meaning |", "|---|---|---|---|"]
             lines += [_expectation_row(e) for e in contract.expectations]
         sections.append("\n".join(lines))
+    codes = [f"| `{name}` | {code.stage} | {code.happened} | {code.to_do} |" for name, code in quarantine.CODES.items()]
+    sections.append("\n".join(["## Quarantine codes", "", "| code | stage | what happened | what to do |", "|---|---|---|---|", *codes]))
     return "\n\n".join(sections) + "\n"
 
 
@@ -63,8 +73,14 @@ def _flow_yaml(value) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True).strip().removesuffix("...").strip()
 
 
-def sections() -> dict[str, str]:
-    return {"settings": settings_table(), "data-dictionary": data_dictionary(Settings().contracts_dir)}
+def generated() -> dict[Path, str]:
+    """Every generated file's expected text."""
+    readme = README.read_text(encoding="utf-8")
+    head, _, tail = _split(readme, "settings")
+    return {
+        README: f"{head}<!-- settings:start -->\n{settings_table()}<!-- settings:end -->{tail}",
+        DATA_DICTIONARY: data_dictionary(Settings().contracts_dir),
+    }
 
 
 def _split(text: str, name: str) -> tuple[str, str, str]:
@@ -73,19 +89,6 @@ def _split(text: str, name: str) -> tuple[str, str, str]:
     return head, body, tail
 
 
-def section(text: str, name: str) -> str:
-    return _split(text, name)[1]
-
-
-def update_readme(readme: Path) -> bool:
-    """Rewrite the generated sections of the README; True if anything changed."""
-    text = original = readme.read_text(encoding="utf-8")
-    for name, content in sections().items():
-        head, _, tail = _split(text, name)
-        text = f"{head}<!-- {name}:start -->\n{content}<!-- {name}:end -->{tail}"
-    readme.write_text(text, encoding="utf-8")
-    return text != original
-
-
 if __name__ == "__main__":  # `make docs`
-    update_readme(Path(sys.argv[1]))
+    for path, text in generated().items():
+        path.write_text(text, encoding="utf-8")
