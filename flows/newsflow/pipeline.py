@@ -64,44 +64,24 @@ def prepare_output(batch: Batch, settings: Settings) -> list[str]:
     return releases.prepare_output(settings, commit_metadata(batch))
 
 
-@io_task(name="plan run")
-def plan_run(batch: Batch, settings: Settings) -> Batch:
-    return timed("plan", plan.run, batch, settings)
+def step_task(name: str, key: str, function, kind=stage_task):
+    """A step as a task named `name`, timed under `key` (runs.stage_seconds)."""
+
+    def step(batch: Batch, settings: Settings) -> Batch:
+        return timed(key, function, batch, settings)
+
+    step.__name__ = step.__qualname__ = name.replace(" ", "_")  # Prefect keys a task by its function's name
+    return kind(name=name)(step)
 
 
-@io_task(name="ingest articles")
-def ingest_articles(batch: Batch, settings: Settings) -> Batch:
-    return timed("ingest", ingest.run, batch, settings)
-
-
-@stage_task(name="clean articles")
-def clean_articles(batch: Batch, settings: Settings) -> Batch:
-    return timed("clean", clean.run, batch, settings)
-
-
-@stage_task(name="detect languages")
-def detect_languages(batch: Batch, settings: Settings) -> Batch:
-    return timed("language", language.run, batch, settings)
-
-
-@stage_task(name="compute signatures")
-def compute_signatures(batch: Batch, settings: Settings) -> Batch:
-    return timed("signatures", signatures.run, batch, settings)
-
-
-@stage_task(name="extract fields")
-def extract_fields(batch: Batch, settings: Settings) -> Batch:
-    return timed("extract", extract.run, batch, settings)
-
-
-@stage_task(name="validate tables")
-def validate_tables(batch: Batch, settings: Settings) -> Batch:
-    return timed("validate", validate.run, batch, settings)
-
-
-@io_task(name="stage tables")
-def stage_tables(batch: Batch, settings: Settings) -> Batch:
-    return timed("stage", staging.park_batch, batch, settings)
+plan_run = step_task("plan run", "plan", plan.run, io_task)
+ingest_articles = step_task("ingest articles", "ingest", ingest.run, io_task)
+clean_articles = step_task("clean articles", "clean", clean.run)
+detect_languages = step_task("detect languages", "language", language.run)
+compute_signatures = step_task("compute signatures", "signatures", signatures.run)
+extract_fields = step_task("extract fields", "extract", extract.run)
+validate_tables = step_task("validate tables", "validate", validate.run)
+stage_tables = step_task("stage tables", "stage", staging.park_batch, io_task)
 
 
 @stage_task(name="process batch")
