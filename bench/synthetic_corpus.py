@@ -205,12 +205,12 @@ def build(
 def read_originals(corpus: Path) -> list[Article]:
     """The corpus's readable articles, decoded as the ingest stage decodes them (a README is not an article)."""
     articles = []
-    for path in find_article_files(corpus):
+    for path in find_article_files(corpus).files:
         if path.name.upper().startswith("README"):
             continue
         data = path.read_bytes()
         try:
-            text, _ = decode_text(data)
+            text, _, _ = decode_text(data)
         except Refused:
             continue
         articles.append(Article(f"originals/{path.relative_to(corpus).as_posix()}", text, data))

@@ -109,7 +109,8 @@ def write_bad_and_good_files(folder: Path) -> None:
     (folder / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (folder / "undecodable.txt").write_bytes(bytes(range(128, 256)) * 4)
     (folder / "huge.txt").write_bytes(b"Big headline\n\n" + b"word " * 5000)
-    (folder / "unreadable.txt").symlink_to("/proc/self/mem")  # read() fails with EIO, even for root
+    (folder / "outside.txt").symlink_to("/etc/passwd")  # a link out of the source folder is not read
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_bytes((SEEDS / "000_d90335feb4c6e67b.txt").read_bytes())
     (folder / "dangling.txt").symlink_to(folder / "no-such-file.txt")
     (folder / "notes.md").write_text("not an article: ignored, it is not *.txt")
 
@@ -127,12 +128,15 @@ def test_bad_files_are_quarantined_and_good_files_still_publish(tmp_path, prefec
     assert sorted(quarantine.select("source_uri", "code").iter_rows()) == [
         ("binary.txt", "binary_file"),
         ("blank.txt", "empty_file"),
+        ("caf\\xe9.txt", "invalid_name"),
         ("dangling.txt", "broken_symlink"),
         ("empty.txt", "empty_file"),
         ("huge.txt", "too_large"),
+        ("outside.txt", "outside_source"),
         ("undecodable.txt", "undecodable"),
-        ("unreadable.txt", "unreadable"),
     ]
+    passwd = Path("/etc/passwd").read_text().splitlines()[0]
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file() and passwd.encode() in p.read_bytes()]
     assert quarantine["reason"].str.contains(":").all() and quarantine["stage"].unique().to_list() == ["ingest"]
     assert quarantine["run_id"].unique().to_list() == [record.run_id]
     documents = read_table(tmp_path / "out", "documents")
@@ -143,7 +147,7 @@ def test_bad_files_are_quarantined_and_good_files_still_publish(tmp_path, prefec
     ]
     latin = documents.filter(pl.col("source_uri") == "latin.txt").row(0, named=True)
     assert latin["encoding"] == "cp1252" and latin["text"] == "Café owners protest\n\nThe café’s owner said prices rose 5%."
-    assert record.counts["files_seen"] == 10 and record.counts["quarantined"] == 7
+    assert record.counts["files_seen"] == 11 and record.counts["quarantined"] == 8
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
@@ -154,5 +158,5 @@ def test_file_without_read_permission_is_quarantined(tmp_path):
     path.write_text("Headline\n\nBody.")
     path.chmod(0)
     with pytest.raises(Refused) as refused:
-        read_file(path, 1000)
+        read_file(path, tmp_path, 1000)
     assert refused.value.code == "unreadable"

@@ -43,6 +43,9 @@ FullRefreshOption = Annotated[
     bool | None, typer.Option("--full-refresh/--incremental", help=parameters.FULL_REFRESH.description, show_default=False)
 ]
 BatchSizeOption = Annotated[int | None, typer.Option("--batch-size", min=1, help=parameters.BATCH_SIZE.description, show_default=False)]
+AllowMassDeleteOption = Annotated[
+    bool | None, typer.Option("--allow-mass-delete", help=parameters.ALLOW_MASS_DELETE.description, show_default=False)
+]
 
 
 class TaskRunner(str, Enum):
@@ -56,6 +59,7 @@ def run(
     output: OutputOption = None,
     full_refresh: FullRefreshOption = None,
     batch_size: BatchSizeOption = None,
+    allow_mass_delete: AllowMassDeleteOption = None,
     task_runner: Annotated[
         TaskRunner,
         typer.Option(
@@ -71,7 +75,8 @@ def run(
 
     Only new and changed files are processed; removed files are marked deleted.
     """
-    settings = parameters.run_settings(source_dir=source, output_dir=output, full_refresh=full_refresh, batch_size=batch_size)
+    given = dict(source=source, output=output, full_refresh=full_refresh, batch_size=batch_size, allow_mass_delete=allow_mass_delete)
+    settings = parameters.run_settings(**given)
     try:
         parameters.existing_folder(settings.source_dir)
     except ValueError as error:
@@ -82,7 +87,7 @@ def run(
         news_pipeline = news_pipeline.with_options(task_runner=dask_task_runner(dask_address))
     with _progress_bar():
         try:
-            record = news_pipeline(source=source, output=output, full_refresh=full_refresh, batch_size=batch_size)
+            record = news_pipeline(**given)
         except Exception as error:  # the flow has logged the details and recorded the failed run
             console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None

@@ -5,6 +5,7 @@ Arrow type, nullability and meaning, and the table's expectations (checked by th
 stage with Great Expectations). Code reads contracts from here and nowhere else.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -109,6 +110,20 @@ class Contract:
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
+
+
+def contracts_digest(contracts_dir: Path) -> str:
+    """A digest of every contract (schemas/*.yaml): it changes when any contract does."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(contracts_dir).glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def refused_fingerprint(content_sha256: str, digest: str) -> str:
+    """The fingerprint of a file the contracts (of `contracts_digest`) refused: a later run skips the file while it
+    and the contracts stay the same, and retries it once a contract changes."""
+    return f"{content_sha256} under contracts {digest}"
 
 
 def load_contract(contracts_dir: Path, table: str) -> Contract:

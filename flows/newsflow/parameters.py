@@ -27,9 +27,14 @@ def _setting(name: str):
     return Field(None, description=f"{setting.description} Default: NEWSFLOW_{name.upper()}, else {setting.default}.")
 
 
+# The flow's parameters are named as the settings they set, but for the two folders.
+_SETTING_OF = {"source": "source_dir", "output": "output_dir"}
+
+
 def run_settings(**given) -> Settings:
-    """The settings of a run: the parameters given, the environment (NEWSFLOW_*) and the defaults for the rest."""
-    return Settings(**{name: value for name, value in given.items() if value is not None})
+    """The settings of a run: the flow parameters given (source, output, full_refresh, ...), the environment
+    (NEWSFLOW_*) and the defaults for the rest."""
+    return Settings(**{_SETTING_OF.get(name, name): value for name, value in given.items() if value is not None})
 
 
 SourceFolder = Annotated[Path, AfterValidator(existing_folder)]
@@ -39,3 +44,4 @@ SOURCE = _setting("source_dir")
 OUTPUT = _setting("output_dir")
 FULL_REFRESH = _setting("full_refresh")
 BATCH_SIZE = _setting("batch_size")
+ALLOW_MASS_DELETE = _setting("allow_mass_delete")

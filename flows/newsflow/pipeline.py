@@ -138,9 +138,12 @@ def news_pipeline(
     output: Path | None = parameters.OUTPUT,
     full_refresh: bool | None = parameters.FULL_REFRESH,
     batch_size: parameters.BatchSize | None = parameters.BATCH_SIZE,
+    allow_mass_delete: bool | None = parameters.ALLOW_MASS_DELETE,
 ) -> RunRecord:
     """Read the new and changed articles in `source`, clean, analyse and validate them, and publish them in `output`."""
-    settings = parameters.run_settings(source_dir=source, output_dir=output, full_refresh=full_refresh, batch_size=batch_size)
+    settings = parameters.run_settings(
+        source=source, output=output, full_refresh=full_refresh, batch_size=batch_size, allow_mass_delete=allow_mass_delete
+    )
     started_at = utc_now()
     run = Batch(run_id=new_run_id(started_at), started_at=started_at, flow_run_id=flow_run.id)
     with (

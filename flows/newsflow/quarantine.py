@@ -38,6 +38,15 @@ class Code:
 
 CODES = {
     "broken_symlink": Code("ingest", "broken symbolic link", "point it at an existing article or remove it"),
+    "outside_source": Code(
+        "ingest", "the file lies outside the source folder (a symbolic link out of it); it was not read", "copy the file into the source folder"
+    ),
+    "invalid_name": Code("ingest", "the file name is not valid UTF-8 (shown escaped)", "rename the file"),
+    "unreadable_folder": Code(
+        "ingest",
+        "a folder of the source cannot be read; its files were not seen and none of its documents is marked deleted",
+        "check the folder's permissions",
+    ),
     "unreadable": Code("ingest", "file cannot be read", "check its permissions and the disk"),
     "not_a_file": Code("ingest", "not a regular file", "keep only article files in the source folder"),
     "too_large": Code("ingest", "file is over the size limit", "split it into articles or raise NEWSFLOW_MAX_FILE_BYTES"),

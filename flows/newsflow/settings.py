@@ -28,6 +28,17 @@ class Settings(BaseSettings):
     full_refresh: bool = Field(
         False, description="Process every file and rewrite the tables, instead of only new and changed files."
     )
+    # A source folder that is suddenly mostly gone (an unmounted share, a wrong path) is not a corpus that shrank.
+    max_deleted_share: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of the published documents a run may mark deleted because their files are gone; "
+        "a run that would delete more stops before publishing, unless allow_mass_delete is set.",
+    )
+    allow_mass_delete: bool = Field(
+        False, description="Let a run mark more than max_deleted_share of the documents deleted (the corpus really shrank)."
+    )
     batch_size: int = Field(
         2000,
         gt=0,

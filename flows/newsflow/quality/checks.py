@@ -14,7 +14,7 @@ import polars as pl
 
 from newsflow import quarantine
 from newsflow.batch import Batch
-from newsflow.contracts import Contract, ContractError, Expectation
+from newsflow.contracts import Contract, ContractError, Expectation, contracts_digest, refused_fingerprint
 from newsflow.settings import Settings
 from newsflow.storage.tables import read_published
 
@@ -107,11 +107,15 @@ def document_columns(names: list[str], batch: Batch, settings: Settings) -> pl.D
     return documents.rename(dict(zip(columns, names)))
 
 
-def rows_not_published(checks, batch: Batch) -> tuple[dict[str, set[int]], dict[str, set[int]], list[dict]]:
+def rows_not_published(checks, batch: Batch, contracts_dir: Path) -> tuple[dict[str, set[int]], dict[str, set[int]], list[dict]]:
     """Per table, the rows that fail a row expectation and the rows withheld with a failed document; their records."""
-    # the file and its content hash, so a later run skips the file until it changes
+    # the file, its content and the contracts, so a later run skips the file until it or a contract changes
+    contracts = contracts_digest(contracts_dir)
     files = (
-        {d: {"source_uri": u, "fingerprint": h} for d, u, h in batch.documents.select("doc_id", "source_uri", "content_sha256").iter_rows()}
+        {
+            d: {"source_uri": u, "fingerprint": refused_fingerprint(h, contracts)}
+            for d, u, h in batch.documents.select("doc_id", "source_uri", "content_sha256").iter_rows()
+        }
         if batch.documents is not None
         else {}
     )

@@ -4,6 +4,7 @@ the file-backed GX project at settings.gx_dir, which also holds the Data Docs.
 Great Expectations takes seconds to import, so it is imported here, inside the functions only.
 """
 
+import html
 import json
 import os
 import warnings
@@ -20,7 +21,15 @@ import yaml
 from newsflow.analysis.cleaning import BoilerplateRule, load_boilerplate_rules
 from newsflow.batch import Batch
 from newsflow.contracts import Contract, ContractError, Expectation, load_contract
-from newsflow.quality.checks import DOCUMENT_REFERENCES, ROW, Outcome, TableCheck, contract_path, validation_frame
+from newsflow.quality.checks import (
+    DOCUMENT_REFERENCES,
+    MAX_VALUE_CHARS,
+    ROW,
+    Outcome,
+    TableCheck,
+    contract_path,
+    validation_frame,
+)
 from newsflow.settings import Settings
 from newsflow.storage.lock import exclusive
 
@@ -161,7 +170,7 @@ class Checker:
                 expectation_parameters=self.parameters,
                 run_id=RunIdentifier(run_name=self.batch.run_id),
             )
-        [result] = run.run_results.values()
+        [(key, result)] = run.run_results.items()
         outcomes = []
         for checked in result.results:
             expectation = expectations[checked.expectation_config.id]
@@ -171,7 +180,22 @@ class Checker:
                     f"{checked.exception_info['exception_message']}"
                 )
             outcomes.append(Outcome(table, expectation, bool(checked.success), checked.result))
+            checked.result = shown(checked.result)  # a new dict: the outcome keeps the values as they are
+        self.project.context.validation_results_store.set(key, result)  # the page is rendered from the stored result
         return TableCheck(table, rows, outcomes)
+
+
+def shown(value: Any) -> Any:
+    """A validation result's values as a Data Docs page may show them: every string cut at MAX_VALUE_CHARS (GX
+    keeps whole values: one result file reached 5.8 MB) and HTML-escaped, since GX's pages insert some of them
+    as markup (an article's <script> ran in the browser)."""
+    if isinstance(value, str):
+        return html.escape(value[:MAX_VALUE_CHARS])
+    if isinstance(value, dict):
+        return {name: shown(item) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [shown(item) for item in value]
+    return value
 
 
 def gx_expectation(expectation: Expectation, contract: Contract, settings: Settings):

@@ -42,25 +42,55 @@ class Refused(Exception):
         )
 
 
-def examine(path: Path, max_file_bytes: int) -> tuple[str, dict | Refused]:
+def examine(path: Path, source_dir: Path, max_file_bytes: int) -> tuple[str, dict | Refused]:
     """A file's fingerprint (its SHA-256, or its problem if it cannot be read) and its article or refusal."""
     try:
-        data = read_file(path, max_file_bytes)
+        data = read_file(path, source_dir, max_file_bytes)
     except Refused as refused:
         return f"{refused.code}: {refused.detail}", refused
     fingerprint = hashlib.sha256(data).hexdigest()
     try:
-        text, encoding = decode_text(data)
+        text, encoding, replaced = decode_text(data)
     except Refused as refused:
         return fingerprint, refused
-    return fingerprint, {"size_bytes": len(data), "content_sha256": fingerprint, "encoding": encoding, "raw_text": text}
+    article = {"size_bytes": len(data), "content_sha256": fingerprint, "encoding": encoding, "raw_text": text}
+    return fingerprint, article | {"replaced_bytes": replaced}
 
 
-def find_article_files(source_dir: Path) -> list[Path]:
-    """Every *.txt under source_dir, recursively, in a stable order (broken symlinks included)."""
+@dataclass(frozen=True)
+class Listing:
+    """What a source folder holds: its article files, in a stable order, and the sub-folders that could not be read."""
+
+    files: list[Path]
+    unreadable_folders: list[Path]
+
+
+def find_article_files(source_dir: Path) -> Listing:
+    """Every *.txt under source_dir, recursively (broken symlinks included, linked folders not followed)."""
     if not source_dir.is_dir():
         raise FileNotFoundError(f"source folder {source_dir} does not exist or is not a folder; pass --source DIR")
-    return sorted(p for p in source_dir.rglob("*") if p.suffix.lower() == ARTICLE_SUFFIX and not p.is_dir())
+    files, unreadable = [], []
+    for folder, _, names in os.walk(source_dir, onerror=lambda error: unreadable.append(Path(error.filename))):
+        files.extend(Path(folder, name) for name in names if name.lower().endswith(ARTICLE_SUFFIX))
+    if Path(source_dir) in unreadable:
+        raise PermissionError(f"source folder {source_dir} cannot be read; check its permissions")
+    return Listing(sorted(files), sorted(unreadable))
+
+
+def source_uri_for(path: Path, source_dir: Path) -> str:
+    """A file's name relative to the source folder, with forward slashes; bytes of a name that are not valid
+    UTF-8 are shown escaped (\\xe9), so the name can be stored and printed (see valid_name)."""
+    relative = os.fsencode(path.relative_to(source_dir).as_posix())
+    return relative.decode("utf-8", errors="backslashreplace")
+
+
+def valid_name(path: Path) -> bool:
+    """Whether a file's name is valid UTF-8; one that is not cannot be stored as it is (see source_uri_for)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def doc_id_for(source_uri: str) -> str:
@@ -68,14 +98,19 @@ def doc_id_for(source_uri: str) -> str:
     return hashlib.sha256(source_uri.encode("utf-8")).hexdigest()[:16]
 
 
-def read_file(path: Path, max_file_bytes: int) -> bytes:
-    """The bytes of one file, or Refused saying why they cannot be read."""
+def read_file(path: Path, source_dir: Path, max_file_bytes: int) -> bytes:
+    """The bytes of one file, or Refused saying why they cannot be read. A file that resolves outside the
+    source folder (a symbolic link out of it) is not read: its content never reaches a table."""
     if path.is_symlink() and not path.exists():
-        raise Refused("broken_symlink", f"target {os.readlink(path)} does not exist")
+        raise Refused("broken_symlink", "its target does not exist")
+    if not path.resolve().is_relative_to(Path(source_dir).resolve()):
+        raise Refused("outside_source", "it is a symbolic link to a file outside the source folder")
+    if not valid_name(path):
+        raise Refused("invalid_name", "its name is not valid UTF-8")
     try:
         info = path.stat()
     except OSError as error:
-        raise Refused("unreadable", str(error)) from None
+        raise Refused("unreadable", error.strerror or type(error).__name__) from None
     if not stat.S_ISREG(info.st_mode):
         raise Refused("not_a_file", stat.filemode(info.st_mode))
     if info.st_size > max_file_bytes:
@@ -84,35 +119,44 @@ def read_file(path: Path, max_file_bytes: int) -> bytes:
         with path.open("rb") as handle:
             data = handle.read(max_file_bytes + 1)
     except OSError as error:
-        raise Refused("unreadable", str(error)) from None
+        raise Refused("unreadable", error.strerror or type(error).__name__) from None
     if len(data) > max_file_bytes:  # grew after stat, or a special file that reports size 0
         raise Refused("too_large", f"more than {max_file_bytes} bytes")
     return data
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode an article: UTF-8 first, then cp1252 for Western text, the detected encoding, latin-1."""
+def decode_text(data: bytes) -> tuple[str, str, int]:
+    """Decode an article: UTF-8 first (also when a few bytes are invalid), then cp1252 for Western text, the
+    detected encoding, latin-1. Returns the text, the encoding and how many invalid bytes became U+FFFD."""
     if not data.strip():
         raise Refused("empty_file", f"{len(data)} bytes")
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            return _checked(data.decode(encoding), encoding), encoding
+            return _checked(data.decode(encoding), encoding), encoding, 0
     if b"\x00" in data:
         raise Refused("binary_file", "contains NUL bytes")
     try:
-        return _checked(data.decode("utf-8"), "utf-8"), "utf-8"
+        return _checked(data.decode("utf-8"), "utf-8"), "utf-8", 0
     except UnicodeDecodeError:
         pass
+    # Text in a legacy code page is almost never valid UTF-8 by chance beyond a stray byte pair: more valid UTF-8
+    # characters than invalid bytes means a UTF-8 file with a few bad bytes, which are replaced, not the whole
+    # file read as cp1252 (mojibake).
+    valid = data.decode("utf-8", errors="ignore")
+    invalid_bytes = len(data) - len(valid.encode("utf-8"))
+    if sum(ord(c) > 0x7F for c in valid) > invalid_bytes:
+        with contextlib.suppress(Refused):
+            return _checked(data.decode("utf-8", errors="replace"), "utf-8"), "utf-8", invalid_bytes
     with contextlib.suppress(UnicodeDecodeError, Refused):
         text = _checked(data.decode("cp1252"), "cp1252")
         # Western text has few accented letters; most non-ASCII letters means another script in a legacy code page.
         if len(_NON_ASCII_LETTERS.findall(text)) <= _MAX_NON_ASCII_SHARE * len(_LETTERS.findall(text)):
-            return text, "cp1252"
+            return text, "cp1252", 0
     detected = charset_normalizer.from_bytes(data).best()
     candidates = ([detected.encoding] if detected else []) + list(_FALLBACK_ENCODINGS)
     for encoding in candidates:
         with contextlib.suppress(UnicodeDecodeError, Refused):
-            return _checked(data.decode(encoding), encoding), codecs.lookup(encoding).name
+            return _checked(data.decode(encoding), encoding), codecs.lookup(encoding).name, 0
     raise Refused("undecodable", f"not valid in utf-8, {', '.join(candidates)}")
 
 

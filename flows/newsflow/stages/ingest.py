@@ -20,6 +20,7 @@ _ARTICLE_SCHEMA = {
     "content_sha256": pl.String,
     "encoding": pl.String,
     "raw_text": pl.String,
+    "replaced_bytes": pl.Int64,
 }
 
 
@@ -27,7 +28,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
     """Read the batch's sources into documents (a file that changed into something unreadable since the plan is quarantined)."""
     articles, quarantined = [], []
     for source in track(batch.sources, "ingest"):
-        fingerprint, outcome = examine(Path(source.path), settings.max_file_bytes)
+        fingerprint, outcome = examine(Path(source.path), settings.source_dir, settings.max_file_bytes)
         if isinstance(outcome, Refused):
             quarantined.append(outcome.record(source, fingerprint))
         else:

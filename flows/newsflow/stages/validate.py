@@ -32,7 +32,7 @@ def _run(batch: Batch, settings: Settings) -> Batch:
     frames = {table: frame for table, frame in batch.frames().items() if table != "quarantine"}
     checks = {table: checker.check(table, frame) for table, frame in frames.items()}
 
-    failed, withheld, records = rows_not_published(checks.values(), batch)
+    failed, withheld, records = rows_not_published(checks.values(), batch, settings.contracts_dir)
     checked = batch.updated(
         counts={
             "rows_failed_validation": sum(map(len, failed.values())),
