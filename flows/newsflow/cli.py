@@ -262,17 +262,17 @@ def datasets_diff(
 @datasets_app.command("vacuum")
 @_user_errors
 def datasets_vacuum(
-    keep: Annotated[int, typer.Option("--keep", min=1, help="How many of the latest versions of each table stay readable.")],
+    keep: Annotated[int, typer.Option("--keep", min=1, help="How many of the latest releases stay readable.")],
     apply: Annotated[bool, typer.Option("--apply", help="Delete the files; without it, only list what would go.")] = False,
     output: DatasetsOutput = Path("output"),
 ) -> None:
-    """Delete data files that only versions older than the last KEEP need (a dry run unless --apply)."""
+    """Delete data files that only releases older than the last KEEP need (a dry run unless --apply)."""
     files = datasets.vacuum(keep, dry_run=not apply, output_dir=output)
     verb = "deleted" if apply else "would delete"
     for table, paths in files.items():
         Console().print(f"{table}: {verb} {len(paths)} file(s)")
     if not apply:
-        Console().print("dry run: nothing deleted; add --apply to delete. Older versions and releases stop being readable.")
+        Console().print("dry run: nothing deleted; add --apply to delete. Older releases and versions stop being readable.")
 
 
 def _print_frame(frame: pl.DataFrame, title: str) -> None:

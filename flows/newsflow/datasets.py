@@ -12,6 +12,7 @@ from deltalake import DeltaTable
 
 from newsflow.contracts import TABLES, load_contract
 from newsflow.settings import Settings
+from newsflow.storage.lock import exclusive
 from newsflow.storage.tables import exists, read_published, table_path
 
 DEFAULT_OUTPUT = Path("output")
@@ -22,7 +23,8 @@ def releases(output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
     runs = read_published(output_dir, "runs")
     if runs is None:
         raise FileNotFoundError(f"no datasets in {output_dir}: run `newsflow run --output {output_dir}` first")
-    return runs.filter(pl.col("status") == "completed").sort("started_at").select("run_id", "finished_at", "table_versions")
+    # in the order they committed: a run that waited for the lock commits after the one it waited for
+    return runs.filter(pl.col("status") == "completed").sort("finished_at").select("run_id", "finished_at", "table_versions")
 
 
 def release_versions(release: str | None = None, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, int]:
@@ -129,18 +131,24 @@ def _content_by_key(frame: pl.DataFrame, key: str) -> dict[str, int]:
 
 
 def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, list[str]]:
-    """Data files each table would delete (or deletes) when only its last `keep` versions stay readable."""
+    """Data files each table would delete (or deletes) when only the last `keep` releases stay readable.
+
+    What is newer than the latest release (the commits of an interrupted run, which the next run's recovery
+    undoes) is kept too. The output folder's lock is held, so no run publishes meanwhile.
+    """
     if keep < 1:
-        raise ValueError("keep at least 1 version")
-    removed = {}
-    for table in TABLES:
-        if exists(output_dir, table):
-            delta = _open(table, output_dir)
-            latest = delta.version()
-            removed[table] = delta.vacuum(
-                retention_hours=0,
-                dry_run=dry_run,
-                enforce_retention_duration=False,
-                keep_versions=list(range(max(0, latest - keep + 1), latest + 1)),
-            )
+        raise ValueError("keep at least 1 release")
+    settings = Settings()
+    with exclusive(output_dir, "newsflow datasets vacuum", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"):
+        kept = [dict(r) for r in releases(output_dir)["table_versions"].tail(keep).to_list()] or [{}]
+        removed = {}
+        for table in TABLES:
+            if exists(output_dir, table):
+                delta = _open(table, output_dir)
+                newest = delta.version()
+                since = newest if table == "runs" else kept[-1].get(table, 0)  # runs is read at its latest version
+                versions = {release.get(table, newest) for release in kept} | set(range(since, newest + 1))
+                removed[table] = delta.vacuum(
+                    retention_hours=0, dry_run=dry_run, enforce_retention_duration=False, keep_versions=sorted(versions)
+                )
     return removed

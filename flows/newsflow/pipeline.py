@@ -144,12 +144,12 @@ def news_pipeline(
     settings = parameters.run_settings(
         source=source, output=output, full_refresh=full_refresh, batch_size=batch_size, allow_mass_delete=allow_mass_delete
     )
-    started_at = utc_now()
-    run = Batch(run_id=new_run_id(started_at), started_at=started_at, flow_run_id=flow_run.id)
     with (
-        exclusive(settings.output_dir, f"run {run.run_id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"),
+        exclusive(settings.output_dir, f"flow run {flow_run.id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"),
         progress.listening(artifacts.ProgressArtifact()),
     ):
+        started_at = utc_now()  # once the lock is held: runs start, and release, in the order they publish
+        run = Batch(run_id=new_run_id(started_at), started_at=started_at, flow_run_id=flow_run.id)
         prepare_output(run, settings)
         try:
             run = plan_run(run, settings)

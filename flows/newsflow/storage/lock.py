@@ -27,6 +27,7 @@ def exclusive(folder: Path, holder: str, wait_seconds: float | None = None, sett
     Path(folder).mkdir(parents=True, exist_ok=True)
     with open(Path(folder) / LOCK_FILE, "a+") as lock:
         deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
+        waited = False
         while True:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -38,7 +39,10 @@ def exclusive(folder: Path, holder: str, wait_seconds: float | None = None, sett
                     raise LockTimeout(
                         f"{folder} is locked by {other} for over {wait_seconds:.0f} s; wait for it to finish or raise {setting}"
                     ) from None
-                log.info("waiting for %s to finish with %s", other, folder)
+                if not waited:  # said once, so a waiting run is not silent
+                    limit = "" if wait_seconds is None else f" (at most {wait_seconds:.0f} s: {setting})"
+                    log.warning("waiting for %s to finish with %s%s", other, folder, limit)
+                    waited = True
                 time.sleep(1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic())))
         lock.seek(0)
         lock.truncate()

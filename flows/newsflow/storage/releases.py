@@ -35,7 +35,7 @@ def last_release(output_dir: Path) -> dict[str, int]:
     runs = read_published(output_dir, "runs")
     if runs is None or runs.is_empty():
         return {}
-    return dict(runs.sort("started_at").row(-1, named=True)["table_versions"])
+    return dict(runs.sort("finished_at").row(-1, named=True)["table_versions"])
 
 
 def recover_interrupted_run(settings: Settings, metadata: dict[str, str]) -> list[str]:
@@ -44,7 +44,7 @@ def recover_interrupted_run(settings: Settings, metadata: dict[str, str]) -> lis
     behind = {
         table: released.get(table, 0)
         for table, version in current_versions(settings.output_dir).items()
-        if table != "runs" and version > released.get(table, 0) and not _restored_to(settings.output_dir, table, released.get(table, 0))
+        if table != "runs" and version > released.get(table, 0) and _interrupted(settings.output_dir, table, released.get(table, 0))
     }
     restore(settings.output_dir, behind, {**metadata, "newsflow.operation": "recover"})
     if behind:
@@ -58,9 +58,16 @@ def restore(output_dir: Path, versions: dict[str, int], metadata: dict[str, str]
         DeltaTable(str(table_path(output_dir, table))).restore(version, commit_properties=commit)
 
 
-def _restored_to(output_dir: Path, table: str, version: int) -> bool:
-    """Whether the table's latest commit already restored it to `version`."""
-    return DeltaTable(str(table_path(output_dir, table))).history(1)[0].get("newsflow.restored_to") == str(version)
+# Commits that change no row: a vacuum's (datasets.vacuum) leave a table beyond its release, not interrupted.
+_MAINTENANCE = frozenset({"VACUUM START", "VACUUM END"})
+
+
+def _interrupted(output_dir: Path, table: str, version: int) -> bool:
+    """Whether the table holds commits after its released `version` that a run left (not maintenance), and the
+    latest of them did not already restore it to `version`."""
+    history = DeltaTable(str(table_path(output_dir, table))).history()  # newest first
+    left = [entry for entry in history if entry["version"] > version and entry.get("operation") not in _MAINTENANCE]
+    return bool(left) and left[0].get("newsflow.restored_to") != str(version)
 
 
 def record_run(record: RunRecord, settings: Settings, metadata: dict[str, str]) -> None:
