@@ -148,7 +148,10 @@ def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -
                 newest = delta.version()
                 since = newest if table == "runs" else kept[-1].get(table, 0)  # runs is read at its latest version
                 versions = {release.get(table, newest) for release in kept} | set(range(since, newest + 1))
-                removed[table] = delta.vacuum(
-                    retention_hours=0, dry_run=dry_run, enforce_retention_duration=False, keep_versions=sorted(versions)
-                )
+                options = dict(retention_hours=0, enforce_retention_duration=False, keep_versions=sorted(versions))
+                # deltalake lists a removed file again at every vacuum (its tombstone stays in the log)
+                folder = table_path(output_dir, table)
+                removed[table] = [name for name in delta.vacuum(dry_run=True, **options) if (folder / name).exists()]
+                if removed[table] and not dry_run:
+                    delta.vacuum(dry_run=False, **options)
     return removed
