@@ -83,6 +83,9 @@ def test_full_refresh_rebuilds_every_table_from_the_source(tmp_path, prefect_ser
     refreshed = news_pipeline(source=source, output=output, full_refresh=True)
     assert refreshed.counts["documents_published"] == 4
     assert sorted(read_table(output, "documents")["source_uri"]) == [p.name for p in SEED_FILES[1:]]
+    kept = set(read_table(output, "documents")["doc_id"])
+    assert set(read_table(output, "signatures")["doc_id"]) == kept  # nothing points at the dropped document
+    assert set(read_table(output, "stories")["doc_ids"].explode()) <= kept
 
 
 RUN_AND_DIE_IN_PUBLISH = textwrap.dedent(
@@ -186,6 +189,27 @@ def test_load_reads_a_release_or_a_version(two_releases):
     assert datasets.load("documents", version=0, output_dir=output).height == 0
     with pytest.raises(KeyError, match="no completed run 'nope'"):
         datasets.load("documents", release="nope", output_dir=output)
+
+
+def test_a_snapshot_reads_every_table_at_one_release_while_a_run_publishes(two_releases, monkeypatch):
+    from newsflow.pipeline import news_pipeline
+
+    output, first, second = two_releases
+    source = output.parent / "source"
+    (source / SEED_FILES[0].name).unlink()
+    load, published = datasets.load, []
+
+    def load_while_a_run_publishes(table, **kwargs):
+        if not published:  # a third run publishes after the snapshot chose its release, before it read a table
+            published.append(news_pipeline(source=source, output=output))
+        return load(table, **kwargs)
+
+    monkeypatch.setattr(datasets, "load", load_while_a_run_publishes)
+    tables = datasets.snapshot("documents", "paragraphs", output_dir=output)
+    assert published[0].counts["files_removed"] == 1
+    assert tables["documents"].height == 5 and not tables["documents"]["is_deleted"].any()
+    assert set(tables["paragraphs"]["doc_id"]) == set(tables["documents"]["doc_id"])
+    assert datasets.snapshot("documents", release=first.run_id, output_dir=output)["documents"].height == 2
 
 
 def test_list_history_and_vacuum(two_releases):

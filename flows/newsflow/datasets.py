@@ -1,8 +1,8 @@
 """Reading the published datasets: consistent releases, versions, history, diffs and clean-up.
 
 A release is what one run left behind: the version of every table, recorded in the runs
-table. `load(table)` reads the latest completed release, so a reader never sees a table
-that a run in progress has already changed next to one it has not.
+table. `load(table)` reads a table as the latest completed release left it, so a run in
+progress is never seen; `snapshot(*tables)` reads several at the same release.
 """
 
 from pathlib import Path
@@ -51,6 +51,13 @@ def load(
     if version is not None and not 0 <= version <= delta.version():
         raise ValueError(f"table {table} has versions 0 to {delta.version()}, not {version}")
     return pl.read_delta(str(table_path(output_dir, table)), version=version)
+
+
+def snapshot(*tables: str, release: str | None = None, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, pl.DataFrame]:
+    """Several tables as one release left them (the latest, or run `release`), in one call: a run that publishes
+    meanwhile changes none of them. Calling load() once per table can mix two releases."""
+    versions = release_versions(release, output_dir)
+    return {table: load(table, version=versions.get(table), output_dir=output_dir) for table in tables or TABLES}
 
 
 def _open(table: str, output_dir: Path) -> DeltaTable:

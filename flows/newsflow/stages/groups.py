@@ -84,8 +84,8 @@ def run(batch: Batch, settings: Settings) -> Batch:
 
 
 def merged_state(settings: Settings, rows: pl.DataFrame) -> pl.DataFrame:
-    """The published signatures with the run's rows (state_rows) added, or replacing those of the same doc_id
-    (a changed file), all without their shingles (state_shingles reads them).
+    """The published signatures (none on a full refresh) with the run's rows (state_rows) added, or replacing those
+    of the same doc_id (a changed file), all without their shingles (state_shingles reads them).
 
     A replaced document keeps the time it was first seen; rows of the run have null group fields.
     """
@@ -96,7 +96,8 @@ def merged_state(settings: Settings, rows: pl.DataFrame) -> pl.DataFrame:
         rows = rows.with_columns(first_seen_at=pl.coalesce(first_seen, "first_seen_at"))
     contract = load_contract(settings.contracts_dir, "signatures")
     columns = [column.name for column in contract.columns if column.name != "shingles"]
-    prior = read_published(settings.output_dir, "signatures", columns, where=~replaced)
+    # a full refresh rebuilds the state from the run's documents alone: the files it no longer has leave no row
+    prior = None if settings.full_refresh else read_published(settings.output_dir, "signatures", columns, where=~replaced)
     if prior is None:
         prior = pl.DataFrame(schema=contract.polars_schema(*columns))
     return pl.concat([prior, rows], how="diagonal_relaxed")
@@ -111,13 +112,13 @@ def state_rows(fresh: pl.DataFrame | ds.Dataset) -> pl.DataFrame:
 
 def state_shingles(settings: Settings, fresh: pl.DataFrame | ds.Dataset, run_ids: pl.Series) -> Callable[[], Iterator[pl.DataFrame]]:
     """The shingles of merged_state's documents, read part by part as doc_id and shingles frames: the published
-    table's but for the run's doc_ids, then the run's.
+    table's but for the run's doc_ids (none on a full refresh), then the run's.
 
     The published ones come from the files of the table's current version, which stay readable while
     publish overwrites the table with them.
     """
     sources = [(fresh, None)]
-    if exists(settings.output_dir, "signatures"):
+    if exists(settings.output_dir, "signatures") and not settings.full_refresh:
         sources.insert(0, (published_files(table_path(settings.output_dir, "signatures")), ~pc.field("doc_id").isin(run_ids.to_arrow())))
     return lambda: chain.from_iterable(_shingle_parts(data, where) for data, where in sources)
 
