@@ -1,4 +1,4 @@
-"""The README's promises: its code snippets run, its settings table and the data dictionary match the code."""
+"""The README's promises: its code snippets run, and the generated docs (configuration, data dictionary) match the code."""
 
 import re
 

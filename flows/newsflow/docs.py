@@ -1,7 +1,7 @@
 """The documentation generated from the code's own definitions (`make docs`; a test checks it is current).
 
-README.md's settings table sits between `<!-- settings:start -->` and `<!-- settings:end -->`;
-docs/DATA_DICTIONARY.md is generated whole from the contracts and the quarantine codes.
+docs/CONFIGURATION.md is generated whole from the settings, docs/DATA_DICTIONARY.md from the contracts
+and the quarantine codes.
 """
 
 from pathlib import Path
@@ -13,7 +13,7 @@ from newsflow import quarantine
 from newsflow.contracts import EXPECTATION_LEVELS, TABLES, WRITE_MODES, Expectation, load_contract
 from newsflow.settings import PROJECT_ROOT, Settings
 
-README = PROJECT_ROOT / "README.md"
+CONFIGURATION = PROJECT_ROOT / "docs" / "CONFIGURATION.md"
 DATA_DICTIONARY = PROJECT_ROOT / "docs" / "DATA_DICTIONARY.md"
 
 
@@ -73,20 +73,19 @@ def _flow_yaml(value) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True).strip().removesuffix("...").strip()
 
 
+def configuration() -> str:
+    """docs/CONFIGURATION.md: every setting with its variable, default and meaning."""
+    intro = (
+        "# Configuration\n\nGenerated from `flows/newsflow/settings.py` by `make docs`; do not edit by hand (a test "
+        "checks it is current). Each setting is read from the environment with the `NEWSFLOW_` prefix; the run "
+        "parameters (`newsflow run --help`, or a deployment's parameters) win over the environment.\n\n"
+    )
+    return intro + settings_table()
+
+
 def generated() -> dict[Path, str]:
     """Every generated file's expected text."""
-    readme = README.read_text(encoding="utf-8")
-    head, _, tail = _split(readme, "settings")
-    return {
-        README: f"{head}<!-- settings:start -->\n{settings_table()}<!-- settings:end -->{tail}",
-        DATA_DICTIONARY: data_dictionary(Settings().contracts_dir),
-    }
-
-
-def _split(text: str, name: str) -> tuple[str, str, str]:
-    head, rest = text.split(f"<!-- {name}:start -->\n", 1)
-    body, tail = rest.split(f"<!-- {name}:end -->", 1)
-    return head, body, tail
+    return {CONFIGURATION: configuration(), DATA_DICTIONARY: data_dictionary(Settings().contracts_dir)}
 
 
 if __name__ == "__main__":  # `make docs`
