@@ -40,7 +40,7 @@ server: $(STAMP)
 serve: $(STAMP)
 	PREFECT_API_URL=http://127.0.0.1:4200/api $(BIN)/newsflow serve
 
-# Regenerate the README's settings table and docs/DATA_DICTIONARY.md from the code and schemas/.
+# Regenerate docs/CONFIGURATION.md and docs/DATA_DICTIONARY.md from the code and schemas/
 docs: $(STAMP)
 	$(BIN)/python -m newsflow.docs
 
