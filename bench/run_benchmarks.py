@@ -27,6 +27,10 @@ tree every 0.2 s. In order:
    recall of the planted near copies (pairs in the published duplicates table) >= 0.99. A run
    over --max-minutes or --max-rss-gb is stopped and reported with how far it got.
 
+6. accuracy: bench/bench_headers.py (titles, datelines, invented fields, documents published) and
+   bench/bench_language.py (lingua, bbc-news, multilingual-dev document language), each run as its own
+   process, their figures printed beside their targets (--skip-accuracy leaves them out).
+
 The machine may be shared: the load average is recorded with every run. A corpus that is absent
 is skipped with a message.
 """
@@ -210,6 +214,7 @@ def main() -> None:
     parser.add_argument("--bbc-repeats", type=int, default=3, metavar="N", help="bare NER and the bbc-news run, N times each; medians (default 3)")
     parser.add_argument("--skip-synthetic", action="store_true", help="leave out the synthetic corpus (the long part)")
     parser.add_argument("--synthetic-dir", type=Path, help="where the synthetic corpus is built or found (default /tmp/newsflow-synthetic-100k for 100,000)")
+    parser.add_argument("--skip-accuracy", action="store_true", help="leave out bench_headers.py and bench_language.py")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpus")
     parser.add_argument("--max-minutes", type=float, default=90, help="stop a pipeline run that takes longer (default 90)")
     parser.add_argument("--max-rss-gb", type=float, default=6.0, help="stop a pipeline run whose process tree uses more (default 6)")
@@ -234,6 +239,8 @@ def main() -> None:
             else:
                 corpus_dir = args.synthetic_dir or synthetic_corpus.default_out(args.synthetic)
                 measure_synthetic(bench, args.bbc, corpus_dir, args.synthetic, args.seed, bbc_rate)
+        if not args.skip_accuracy:
+            measure_accuracy()
     finally:
         results = write_results(bench, args, started_at, settings)
         print_table(bench)
@@ -242,6 +249,15 @@ def main() -> None:
             print(f"outputs and logs kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_accuracy() -> None:
+    """Header and language accuracy: their own scripts, which print each figure beside its target."""
+    for script in ("bench_headers.py", "bench_language.py"):
+        print(f"--- {script}", flush=True)
+        completed = subprocess.run([sys.executable, str(Path(__file__).parent / script)], check=False)
+        if completed.returncode:
+            print(f"{script}: a figure missed its target (exit {completed.returncode})")
 
 
 def cli_environment(work: Path) -> dict[str, str]:

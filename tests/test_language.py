@@ -10,7 +10,7 @@ from langdetect import DetectorFactory, detect_langs
 
 from conftest import SEEDS, SESSION_DIR
 
-from newsflow.analysis.language import UND, detect_document, language_probabilities
+from newsflow.analysis.language import UND, Thresholds, detect_document, language_probabilities
 from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.stages import clean, ingest, language, plan
@@ -161,3 +161,11 @@ def test_probabilities_are_plain_langdetects(seeds, monkeypatch):
         ours = dict(language_probabilities(text))
         assert ours.keys() == plain.keys(), text
         assert all(abs(ours[lang] - plain[lang]) < 1e-9 for lang in plain), text
+
+
+def test_a_document_whose_paragraphs_are_too_uncertain_to_call_takes_the_language_most_trials_agree_on():
+    # min_prob above 1: no paragraph is sure enough, so the trials of all of them vote for the document.
+    unsure = Thresholds(min_letter_bytes=20, min_prob=1.01, mixed_min_letters=40)
+    result = detect_document([FRENCH_ARTICLE.split("\n\n")[1], FRENCH_ARTICLE.split("\n\n")[2]], unsure)
+    assert [call.lang for call in result.paragraphs] == [UND, UND]
+    assert (result.lang, result.is_mixed) == ("fr", False) and result.prob > 0.5

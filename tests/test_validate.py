@@ -56,7 +56,8 @@ def test_a_two_character_title_is_quarantined_and_the_other_documents_publish(tm
 
     source, output = tmp_path / "source", tmp_path / "out"
     copy_seeds(source, "000", "001", "002", "003")  # the stub, language und, is a fifth: within the und share
-    (source / "stub.txt").write_text("Hi\n", encoding="utf-8")
+    # a headline (text follows it) of two characters; a one-line file would have no headline and publish
+    (source / "stub.txt").write_text("Hi\n\n12345 67890\n", encoding="utf-8")
     record = news_pipeline(source=source, output=output)
 
     documents = read_table(output, "documents")
@@ -72,13 +73,13 @@ def test_a_two_character_title_is_quarantined_and_the_other_documents_publish(tm
     assert "expect_column_value_lengths_to_be_between on title" in failed["reason"]
     withheld = quarantine.filter(pl.col("code") == "withheld_with_document")
     assert sorted(withheld.select("table_name", "doc_id", "detail").rows()) == [
-        ("paragraphs", doc_id_for("stub.txt"), "1 row(s)"),
+        ("paragraphs", doc_id_for("stub.txt"), "2 row(s)"),
         ("signatures", doc_id_for("stub.txt"), "1 row(s)"),
     ]
 
     run = read_table(output, "runs").row(0, named=True)
     validation = json.loads(run["validation"])
-    assert run["counts"]["rows_failed_validation"] == 1 and run["counts"]["rows_withheld_with_document"] == 2
+    assert run["counts"]["rows_failed_validation"] == 1 and run["counts"]["rows_withheld_with_document"] == 3
     assert validation["success"] and validation["suites"]["documents"]["failed_rows"] == 1
     assert [(f["table"], f["expectation"], f["columns"]) for f in validation["failures"]] == [
         ("documents", "expect_column_value_lengths_to_be_between", ["title"])

@@ -26,7 +26,7 @@ from newsflow.runtime.progress import track
 from newsflow.settings import Settings
 
 ENGLISH = "en"
-DOCUMENT_FIELDS = ("subtitle", "byline", "published_at", "published_at_raw", "dateline")
+DOCUMENT_FIELDS = ("title", "subtitle", "byline", "published_at", "published_at_raw", "dateline")
 # Starting a worker (import spaCy, load the model) costs about as much as running NER on this many documents.
 _MIN_DOCUMENTS_PER_PROCESS = 100
 # Articles per call to a worker, and their characters. The model's working memory grows
