@@ -20,7 +20,7 @@ from pathlib import Path
 from benchlib import CORPORA, corpus_missing
 
 from newsflow.analysis.extraction import Article, extract_chunk
-from newsflow.analysis.extraction.entities import TAGGING_PIPES, load_model, mentions
+from newsflow.analysis.extraction.entities import NOT_NER_PIPES, load_model, mentions
 from newsflow.settings import Settings
 
 CONLL = CORPORA / "conll2003-train"
@@ -49,7 +49,7 @@ def measure(corpus: Path, limit: int | None, model: str) -> tuple[float, float]:
     nlp = load_model(model)
     bare = {
         (n, m.start, m.end, CONLL_TYPES[m.label])
-        for n, doc in enumerate(nlp.pipe(texts, disable=TAGGING_PIPES))
+        for n, doc in enumerate(nlp.pipe(texts, disable=NOT_NER_PIPES))
         for m in mentions(doc)[0]
         if m.label in CONLL_TYPES
     }

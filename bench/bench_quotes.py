@@ -70,7 +70,7 @@ def measure(corpus: Path, limit: int | None, model: str) -> dict[str, float]:
     matched = found = wanted = 0
     for name in names:
         extraction, doc = extractions[name], gold[name]
-        ours = [(start, end, speaker, is_fragment) for _, _, speaker, _, is_fragment, start, end in extraction.quotes]
+        ours = [(start, end, speaker, is_fragment) for _, _, speaker, _, _, is_fragment, start, end in extraction.quotes]
         runs = [(q["start"], q["end"], q) for q in doc["quotes"]] + [(s, e, None) for s, e in doc["unattributed_spans"]]
         pairs = _match([(s, e) for s, e, _ in runs], [(s, e) for s, e, _, _ in ours])
         matched, found, wanted = matched + len(pairs), found + len(ours), wanted + len(runs)
