@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from newsflow.analysis.extraction import headers
-from newsflow.analysis.extraction.entities import NER_PIPES, NOT_NER_PIPES, PARSING_PIPES, canonical_entities, load_model, mentions
+from newsflow.analysis.extraction.entities import (
+    NER_PIPES,
+    NOT_NER_PIPES,
+    PARSING_PIPES,
+    canonical_entities,
+    load_model,
+    mentions,
+)
 from newsflow.analysis.extraction.quantities import find_quantities
 from newsflow.analysis.extraction.quotes import find_quotes
 from newsflow.analysis.text import PARAGRAPH_SEPARATOR
