@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from newsflow.analysis.extraction.entities import TAGGING_PIPES, load_model
+from newsflow.analysis.extraction.entities import NOT_NER_PIPES, load_model
 from newsflow.analysis.shingles import SHINGLE_WORDS, normalised_words
 from newsflow.batch import Batch
 from newsflow.settings import PROJECT_ROOT, Settings
@@ -71,5 +71,5 @@ def bare_ner(texts: list[str], model: str, processes: int) -> tuple[float, int]:
     """
     nlp = load_model(model)
     started = time.perf_counter()
-    n_entities = sum(len(doc.ents) for doc in nlp.pipe(texts, disable=TAGGING_PIPES, n_process=processes))
+    n_entities = sum(len(doc.ents) for doc in nlp.pipe(texts, disable=NOT_NER_PIPES, n_process=processes))
     return time.perf_counter() - started, n_entities

@@ -7,9 +7,17 @@ chunks of articles to worker processes, which import only this package and the m
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from newsflow.analysis.extraction import headers
-from newsflow.analysis.extraction.entities import NER_PIPES, TAGGING_PIPES, canonical_entities, load_model, mentions
+from newsflow.analysis.extraction.entities import (
+    NER_PIPES,
+    NOT_NER_PIPES,
+    PARSING_PIPES,
+    canonical_entities,
+    load_model,
+    mentions,
+)
 from newsflow.analysis.extraction.quantities import find_quantities
 from newsflow.analysis.extraction.quotes import find_quotes
 from newsflow.analysis.text import PARAGRAPH_SEPARATOR
@@ -28,13 +36,14 @@ class Extraction:
     doc_id: str
     header: headers.Headers | None = None
     entities: list[tuple] = field(default_factory=list)  # (para_idx, text, label, canonical, char_start, char_end)
-    quotes: list[tuple] = field(default_factory=list)  # (para_idx, text, speaker, cue, is_fragment, char_start, char_end)
+    quotes: list[tuple] = field(default_factory=list)  # (para_idx, text, speaker, speaker_kind, cue, is_fragment, char_start, char_end)
     quantities: list[tuple] = field(default_factory=list)  # (para_idx, text, kind, value, unit, char_start, char_end)
     problem: tuple[str, str] | None = None  # the quarantine code (newsflow.quarantine.CODES) and its detail
 
 
 def extract_chunk(model_name: str, articles: Sequence[Article]) -> list[Extraction]:
-    """Extract a few articles, running the model over the English ones in two batches: NER, then the caption candidates' tags."""
+    """Extract a few articles, running the model over the English ones: NER, then the caption candidates' tags, then the
+    parse of each article's sentences that hold a quotation."""
     if not any(a.is_english for a in articles):
         return [_extract(article, None, {}) for article in articles]
     nlp = load_model(model_name)
@@ -42,16 +51,17 @@ def extract_chunk(model_name: str, articles: Sequence[Article]) -> list[Extracti
     # but plain values), so a long-lived worker's memory stays flat.
     with nlp.memory_zone():
         english = [a for a in articles if a.is_english and len(a.text) <= nlp.max_length]
-        docs = dict(zip((a.doc_id for a in english), nlp.pipe((a.text for a in english), disable=TAGGING_PIPES)))
+        docs = dict(zip((a.doc_id for a in english), nlp.pipe((a.text for a in english), disable=NOT_NER_PIPES)))
         candidates = [(a.doc_id, i, paragraph) for a in english for i, paragraph in _tag_candidates(a)]
         tagged = {}
         if "tagger" in nlp.pipe_names:
-            for (doc_id, i, _), doc in zip(candidates, nlp.pipe((c[2] for c in candidates), disable=NER_PIPES)):
+            for (doc_id, i, _), doc in zip(candidates, nlp.pipe((c[2] for c in candidates), disable=NER_PIPES + PARSING_PIPES)):
                 tagged.setdefault(doc_id, {})[i] = [(token.text, token.tag_) for token in doc]
+        parse = partial(nlp.pipe, disable=NER_PIPES) if "parser" in nlp.pipe_names else None
         return [
             _too_long(article, nlp.max_length)
             if article.is_english and article.doc_id not in docs
-            else _extract(article, docs.get(article.doc_id), tagged)
+            else _extract(article, docs.get(article.doc_id), tagged, parse)
             for article in articles
         ]
 
@@ -67,15 +77,16 @@ def _tag_candidates(article: Article) -> list[tuple[int, str]]:
     return [(i, paragraphs[i]) for i in headers.paragraphs_to_tag(paragraphs)]
 
 
-def _extract(article: Article, doc, tagged: dict[str, dict[int, headers.Tagged]]) -> Extraction:
+def _extract(article: Article, doc, tagged: dict[str, dict[int, headers.Tagged]], parse=None) -> Extraction:
     try:
-        return extract_article(article, doc, tagged.get(article.doc_id, {}) if doc is not None else None)
+        return extract_article(article, doc, tagged.get(article.doc_id, {}) if doc is not None else None, parse)
     except Exception as error:  # one odd document must not stop the run: it is reported in quarantine
         return Extraction(article.doc_id, problem=("extraction_failed", f"{type(error).__name__}: {error}"))
 
 
-def extract_article(article: Article, doc, tagged: dict[int, headers.Tagged] | None) -> Extraction:
-    """Header fields and paragraph kinds of one article, plus entities, quotes and quantities when a spaCy Doc is given."""
+def extract_article(article: Article, doc, tagged: dict[int, headers.Tagged] | None, parse=None) -> Extraction:
+    """Header fields and paragraph kinds of one article, plus entities, quotes and quantities when a spaCy Doc is given
+    (the quotes' speakers when `parse` parses sentences: newsflow.analysis.extraction.quotes.Parse)."""
     text = article.text
     paragraphs = text.split(PARAGRAPH_SEPARATOR)
     starts, position = [], 0
@@ -95,6 +106,9 @@ def extract_article(article: Article, doc, tagged: dict[int, headers.Tagged] | N
         article.doc_id,
         headers.read_headers(paragraphs, article.removed_lines, people, tagged),
         [(para_of(e.start), e.text, e.label, e.canonical, e.start, e.end) for e in entities],
-        [(q.para_idx, q.text, q.speaker, q.cue, q.is_fragment, q.start, q.end) for q in find_quotes(text, starts, entities)],
+        [
+            (q.para_idx, q.text, q.speaker, q.speaker_kind, q.cue, q.is_fragment, q.start, q.end)
+            for q in find_quotes(text, starts, entities, parse)
+        ],
         [(para_of(q.start), q.text, q.kind, q.value, q.unit, q.start, q.end) for q in find_quantities(text, not_quantities)],
     )

