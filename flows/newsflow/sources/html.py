@@ -8,7 +8,7 @@ page was fetched.
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 
 import htmldate
 import trafilatura
@@ -48,6 +48,11 @@ class Page:
     page_chars: int = 0  # the page's visible text (whitespace collapsed)
 
     @property
+    def published_at(self) -> datetime | None:
+        """The publication day as a time (midnight): pages state the day reliably, the hour seldom."""
+        return datetime.combine(self.published_on, time()) if self.published_on else None
+
+    @property
     def dropped_chars(self) -> int:
         """Characters of the page's visible text the extractor left out (menus, links, comments, ads)."""
         return max(self.page_chars - sum(len(p) for p in self.paragraphs) - len(self.title or ""), 0)
@@ -57,9 +62,9 @@ class NoArticle(ValueError):
     """The page holds no text the extractor recognises as an article."""
 
 
-def read_page(data: bytes, url: str | None = None) -> Page:
-    """The article of an HTML page (bytes as fetched, any declared encoding), or NoArticle."""
-    tree = trafilatura.load_html(data)
+def read_page(page: str, url: str | None = None) -> Page:
+    """The article of an HTML page (its decoded text), or NoArticle."""
+    tree = trafilatura.load_html(page)
     if tree is None:
         raise NoArticle("not an HTML document")
     page_chars = len(_collapsed(" ".join(tree.xpath(_VISIBLE_TEXT))))

@@ -13,7 +13,8 @@ import polars as pl
 from newsflow.batch import Batch, Source, Sources
 from newsflow.runtime.progress import track
 from newsflow.settings import Settings
-from newsflow.sources.files import Refused, doc_id_for, examine, find_article_files
+from newsflow.sources import formats
+from newsflow.sources.files import Refused, doc_id_for
 from newsflow.storage.tables import read_published
 
 
@@ -21,20 +22,20 @@ def run(batch: Batch, settings: Settings) -> Batch:
     """Choose the run's sources: the new and changed files. Quarantine what cannot be read, skip the
     unchanged, and mark the documents of removed files deleted. Every file is read to hash it; none is kept."""
     source_dir = Path(settings.source_dir)
-    files = find_article_files(source_dir)
+    files = formats.find_source_files(source_dir)
     previous, live = ({}, {}) if settings.full_refresh else previous_state(settings.output_dir)
-    sources, quarantined, manifest = [], [], {}
+    sources, quarantined, manifest, skipped = [], [], {}, {}
     for path in track(files, "plan"):
-        source_uri = path.relative_to(source_dir).as_posix()
-        fingerprint, outcome = examine(path, settings.max_file_bytes)
-        manifest[source_uri] = fingerprint
-        if previous.get(source_uri) == fingerprint:
-            continue
-        source = Source(str(path), source_uri, doc_id_for(source_uri))
-        if isinstance(outcome, Refused):
-            quarantined.append(outcome.record(source, fingerprint))
-        else:
-            sources.append(source)
+        # A file holds one document, or one per record (newsflow.sources.formats names each).
+        for source_uri, fingerprint, outcome in formats.listed(path, path.relative_to(source_dir).as_posix(), settings, skipped):
+            manifest[source_uri] = fingerprint
+            if previous.get(source_uri) == fingerprint:
+                continue
+            source = Source(str(path), source_uri, doc_id_for(source_uri))
+            if isinstance(outcome, Refused):
+                quarantined.append(outcome.record(source, fingerprint))
+            else:
+                sources.append(source)
     removed = sorted(uri for uri in live if uri not in manifest)
     counts = {
         "files_seen": len(files),
@@ -43,6 +44,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
         "files_unchanged": sum(previous.get(uri) == fp for uri, fp in manifest.items()),
         "files_removed": len(removed),
         "files_quarantined": len(quarantined),
+        **skipped,
     }
     deleted = pl.DataFrame({"doc_id": [live[uri] for uri in removed], "is_deleted": True}) if removed else None
     return replace(
