@@ -180,8 +180,8 @@ def _warc_entries(path, source_uri, settings, counts, wanted) -> Iterator[Entry]
                 if offset is not None and (response := warc.response_at(stream, offset, settings.max_file_bytes)):
                     yield entry(response)
     except warc.TruncatedRecord as truncated:
-        uri = f"{source_uri}#offset={truncated.offset}"
-        yield uri, f"truncated_warc_record: {truncated}", Refused("truncated_warc_record", f"at byte {truncated.offset}: {truncated}")
+        refused = Refused("truncated_warc_record", f"{truncated.place}: {truncated}")
+        yield f"{source_uri}#{truncated.place}", f"{refused.code}: {refused.detail}", refused
     except OSError as error:
         raise Refused("unreadable", str(error)) from None
 

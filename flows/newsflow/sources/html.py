@@ -27,6 +27,8 @@ _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
 # (on html-dev's NAEB pages, the first <h1> is the gold title 173 times in 200; the one most like the metadata title, 175).
 _MIN_TITLE_OVERLAP = 0.6
 _MAX_TITLE_CHARS = 300
+# Fewer words are a menu or a teaser, not an article: html-dev's shortest gold body has 37 words (NAEB), 66 (ScrapingHub).
+_MIN_ARTICLE_WORDS = 20
 _VISIBLE_TEXT = "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
 # Reader comments are not the article: on the ScrapingHub pages, body F1 0.953 with them, 0.960 without; preferring
 # precision (trafilatura's stricter boilerplate filters) 0.964.
@@ -73,8 +75,14 @@ def read_page(page: str, url: str | None = None) -> Page:
     if not paragraphs:
         raise NoArticle(f"no article text among {page_chars} characters of visible text")
     site_name = document.sitename or None
+    title = headline(tree, site_name) or document.title
+    # trafilatura keeps the article's <h1>: it is the title, not the body's first paragraph.
+    while paragraphs and title and paragraphs[0].casefold() == title.casefold():
+        paragraphs.pop(0)
+    if (words := sum(len(_WORD.findall(p)) for p in paragraphs)) < _MIN_ARTICLE_WORDS:
+        raise NoArticle(f"{words} words of article text under the headline, {page_chars} characters of visible text")
     return Page(
-        title=headline(tree, site_name) or document.title,
+        title=title,
         paragraphs=paragraphs,
         authors=authors(document.author, site_name),
         published_on=publication_date(tree, url),

@@ -30,11 +30,12 @@ class Response:
 
 
 class TruncatedRecord(Exception):
-    """A record that ends early or cannot be parsed: its offset and what went wrong."""
+    """A record that ends early or cannot be parsed: where it is (`offset=N`, or `after=N` when only the end of
+    the record before it is known) and what went wrong."""
 
-    def __init__(self, offset: int, detail: str):
+    def __init__(self, place: str, detail: str):
         super().__init__(detail)
-        self.offset = offset
+        self.place = place
 
 
 def responses(stream: BinaryIO, keep_payload: bool, max_payload_bytes: int, skipped: dict[str, int]) -> Iterator[Response]:
@@ -42,18 +43,21 @@ def responses(stream: BinaryIO, keep_payload: bool, max_payload_bytes: int, skip
     (`warc_records_not_html`, `warc_records_too_large`). A truncated record raises TruncatedRecord (what follows it
     cannot be found)."""
     records = ArchiveIterator(stream)
-    offset = 0
+    end = 0  # where the last complete record ends
     try:
         for record in records:
-            offset = records.get_record_offset()
             content_type = record.http_headers.get_header("Content-Type", "") if record.http_headers else ""
             if record.rec_type != "response" or not content_type.lower().startswith(_HTML_TYPES):
                 skipped["warc_records_not_html"] = skipped.get("warc_records_not_html", 0) + 1
                 continue
             payload = record.content_stream().read(max_payload_bytes + 1)
+            offset = records.get_record_offset()  # after the read: warcio reads the record to its end to know it
             if len(payload) > max_payload_bytes:
                 skipped["warc_records_too_large"] = skipped.get("warc_records_too_large", 0) + 1
                 continue
+            if missing := record.raw_stream.limit:  # what its Content-Length promised and the file does not hold
+                raise TruncatedRecord(f"offset={offset}", f"{missing} of its {record.length} bytes are missing")
+            end = offset + records.get_record_length()
             yield Response(
                 offset,
                 record.rec_headers.get_header("WARC-Target-URI"),
@@ -62,8 +66,10 @@ def responses(stream: BinaryIO, keep_payload: bool, max_payload_bytes: int, skip
                 len(payload),
                 payload if keep_payload else None,
             )
+    except TruncatedRecord:
+        raise
     except Exception as error:  # warcio raises ArchiveLoadFailed, EOFError, zlib and gzip errors on a cut or bad record
-        raise TruncatedRecord(_next_offset(records, offset), f"{type(error).__name__}: {error}") from None
+        raise TruncatedRecord(f"after={end}", f"{type(error).__name__}: {error}") from None
 
 
 def response_at(stream: BinaryIO, offset: int, max_payload_bytes: int) -> Response | None:
@@ -72,14 +78,6 @@ def response_at(stream: BinaryIO, offset: int, max_payload_bytes: int) -> Respon
     skipped: dict[str, int] = {}
     found = next(responses(stream, True, max_payload_bytes, skipped), None)
     return found if found is not None and not skipped else None
-
-
-def _next_offset(records: ArchiveIterator, last: int) -> int:
-    """Where the record that failed starts: after the last one read, when warcio knows its length."""
-    try:
-        return records.offset if records.offset > last else last
-    except AttributeError:
-        return last
 
 
 def _warc_date(value: str | None) -> datetime | None:
