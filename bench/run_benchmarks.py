@@ -14,15 +14,17 @@ tree every 0.2 s. In order:
    over an empty folder into existing tables; the first run of all (which also creates Prefect's
    database and the tables) is shown too.
 2. seeds: `newsflow run` over seeds/ into a fresh output, wall time from the shell: <= 20 s.
-3. bbc-news: bare spaCy NER over the cleaned articles (the same model and process count as the
+3. html-dev (bench/bench_html.py): body F1, title, authors and date on its pages, the reading's pages per second
+   beside trafilatura alone, and `newsflow run` over the NAEB pages (pages per second through every stage).
+4. bbc-news: bare spaCy NER over the cleaned articles (the same model and process count as the
    extract stage, Settings().ner_processes), then `newsflow run --full-refresh` into a fresh output;
    the pair is measured --bbc-repeats times (default 3) in turn and each figure is the median.
    Documents per second = files seen / the run's own time (runs table: finished_at - started_at,
    which leaves out interpreter start-up, imports and Prefect's server); target >= 0.75 of bare NER.
    Seconds per stage come from the median run's runs.stage_seconds.
-4. no-op rerun: `newsflow run` again on the same bbc-news output, nothing changed; net = its wall
+5. no-op rerun: `newsflow run` again on the same bbc-news output, nothing changed; net = its wall
    time minus its own start-up, i.e. the run's own time; target <= 3 s.
-5. synthetic (bench/synthetic_corpus.py, N articles built from bbc-news, reused when already built):
+6. synthetic (bench/synthetic_corpus.py, N articles built from bbc-news, reused when already built):
    peak RSS of the process tree <= 1.5 GB, documents per second at least 85% of bbc-news's, and
    recall of the planted near copies (pairs in the published duplicates table) >= 0.99. A run
    over --max-minutes or --max-rss-gb is stopped and reported with how far it got.
@@ -53,6 +55,7 @@ from datetime import UTC, datetime
 from datetime import time as dt_time
 from pathlib import Path
 
+import bench_html
 import polars as pl
 import psutil
 import synthetic_corpus
@@ -210,6 +213,7 @@ class Bench:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bbc", type=Path, default=BBC_NEWS, help="the bbc-news corpus (default ../shared/corpora/bbc-news)")
+    parser.add_argument("--html", type=Path, default=bench_html.HTML_DEV, help="the html-dev corpus (default ../shared/corpora/html-dev)")
     parser.add_argument("--synthetic", type=int, default=100_000, metavar="N", help="articles in the synthetic corpus (default 100,000)")
     parser.add_argument("--bbc-repeats", type=int, default=3, metavar="N", help="bare NER and the bbc-news run, N times each; medians (default 3)")
     parser.add_argument("--skip-synthetic", action="store_true", help="leave out the synthetic corpus (the long part)")
@@ -230,6 +234,7 @@ def main() -> None:
     try:
         measure_start_up(bench)
         measure_seeds(bench)
+        measure_html(bench, args.html)
         if corpus_missing(args.bbc):
             print("bbc-news absent: end-to-end speed, no-op rerun and the synthetic corpus are not measured")
         else:
@@ -298,6 +303,24 @@ def measure_seeds(bench: Bench) -> None:
             seeds.completed and seeds.wall_seconds <= SEEDS_TARGET_SECONDS,
             f"wall from the shell; {start_up_summary(seeds)}; the run itself {fmt(seeds.run_seconds)} s "
             f"({stage_summary(seeds)}); peak RSS {seeds.peak_rss_bytes / GB:.2f} GB",
+        )
+    )
+
+
+def measure_html(bench: Bench, corpus: Path) -> None:
+    """bench_html's figures on html-dev, and `newsflow run` over its NAEB pages (the whole pipeline, pages per second)."""
+    figures = bench_html.measure(corpus)
+    if not figures:
+        return
+    for figure in figures:
+        bench.add(Figure(figure.name, figure.value, "", figure.target, figure.passed, figure.anchor))
+    pages = bench.newsflow_run("html-dev-naeb", corpus / "naeb" / "html", bench.work / "html-output")
+    reading = next(f for f in figures if f.name.startswith("pages/s"))
+    bench.add(
+        Figure(
+            "newsflow run on the NAEB HTML pages, fresh output", documents_per_second(pages), "pages/s",
+            note=f"files seen / the run's own time, every stage (NER, validation, publish); its reading alone "
+            f"{reading.value:.1f} pages/s; {stage_summary(pages)}",
         )
     )
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from benchlib import BBC_NEWS, corpus_missing, jaccard, shingle_set, similar_pairs
 
 from newsflow.settings import PROJECT_ROOT
-from newsflow.sources.files import Refused, decode_text, doc_id_for, find_article_files
+from newsflow.sources.files import Refused, decode_text, doc_id_for, find_files
 
 NEAR_MIN_JACCARD = 0.8  # the duplicates stage's default threshold: a planted near copy is at or above it
 DISTINCT_MAX_JACCARD = 0.5
@@ -205,7 +205,7 @@ def build(
 def read_originals(corpus: Path) -> list[Article]:
     """The corpus's readable articles, decoded as the ingest stage decodes them (a README is not an article)."""
     articles = []
-    for path in find_article_files(corpus).files:
+    for path in find_files(corpus, lambda name: name.lower().endswith(".txt")).files:
         if path.name.upper().startswith("README"):
             continue
         data = path.read_bytes()

@@ -17,7 +17,7 @@ NEWSFLOW = Path(sys.executable).with_name("newsflow")
 def test_run_help_explains_every_option():
     result = CliRunner().invoke(app, ["run", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
-    assert "--source" in result.output and "every *.txt under it is read" in result.output
+    assert "--source" in result.output and "read recursively: text (*.txt), HTML pages" in result.output
     assert "--output" in result.output and "one sub-folder per table" in result.output
     assert "--full-refresh" in result.output
 

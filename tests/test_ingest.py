@@ -10,7 +10,8 @@ from conftest import SEEDS
 
 from newsflow.batch import Batch
 from newsflow.settings import Settings
-from newsflow.sources.files import Refused, decode_text, doc_id_for, examine, find_article_files, read_file
+from newsflow.sources.files import Refused, decode_text, doc_id_for, examine, read_file
+from newsflow.sources.formats import find_source_files
 from newsflow.stages import ingest, plan
 
 RUN = Batch("run-1", datetime(2026, 1, 1, tzinfo=UTC))
@@ -43,14 +44,14 @@ def test_files_are_found_recursively_in_a_stable_order(tmp_path):
     (tmp_path / "a.TXT").write_text("A headline")
     (tmp_path / "c.json").write_text("{}")
     (tmp_path / "d.txt").mkdir()  # a folder named like an article is not one
-    listing = find_article_files(tmp_path)
+    listing = find_source_files(tmp_path)
     assert [p.relative_to(tmp_path).as_posix() for p in listing.files] == ["a.TXT", "b/z.txt"]
     assert listing.unreadable_folders == []
 
 
 def test_missing_source_folder_is_an_error_that_says_what_to_pass(tmp_path):
     with pytest.raises(FileNotFoundError, match="--source"):
-        find_article_files(tmp_path / "missing")
+        find_source_files(tmp_path / "missing")
 
 
 @pytest.mark.parametrize(

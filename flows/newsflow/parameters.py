@@ -16,7 +16,7 @@ def existing_folder(path: Path) -> Path:
     if not path.is_dir():
         raise ValueError(
             f"source folder {path} does not exist or is not a folder (relative paths start in {Path.cwd()}); "
-            "pass a folder of *.txt articles"
+            "pass a folder of article files"
         )
     return path
 

@@ -53,6 +53,27 @@ CODES = {
     "empty_file": Code("ingest", "file is empty", "add the article text or remove the file"),
     "binary_file": Code("ingest", "binary file, not text", "move it out of the source folder"),
     "undecodable": Code("ingest", "text encoding not recognised", "re-save the file as UTF-8"),
+    "broken_gzip": Code(
+        "ingest", "gzip stream is broken or cut short", "fetch or compress the file again; the records before the break were read"
+    ),
+    "no_article": Code(
+        "ingest",
+        "the page holds no text the extractor recognises as an article",
+        "check that it is an article page, not an index, login or error page",
+    ),
+    "malformed_record": Code("ingest", "the line is not a JSON object", "fix the record or the program that exported it"),
+    "record_without_text": Code(
+        "ingest",
+        "the record has no article text in the fields its text is read from",
+        "name the record's text field in the record_fields YAML (NEWSFLOW_RECORD_FIELDS), or fix the record",
+    ),
+    "record_not_found": Code("ingest", "the record is no longer in its file", "nothing to do: the next run will not look for it"),
+    "unreadable_parquet": Code("ingest", "the Parquet file cannot be read", "export the file again"),
+    "truncated_warc_record": Code(
+        "ingest",
+        "the WARC record is cut short or malformed; the records after it cannot be found",
+        "fetch or write the WARC file again; the records before it were read",
+    ),
     "no_content": Code("clean", "nothing is left after removing boilerplate", "check the file holds an article"),
     "too_long_for_ner": Code(
         "extract",

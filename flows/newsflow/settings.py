@@ -17,7 +17,17 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", frozen=True)
 
-    source_dir: Path = Field(Path("seeds"), description="Folder of article files; every *.txt under it is read, recursively.")
+    source_dir: Path = Field(
+        Path("seeds"),
+        description="Folder of article files, read recursively: text (*.txt), HTML pages (*.html, *.htm, also gzipped), "
+        "records (*.jsonl, *.jsonl.gz, *.parquet) and WARC crawls (*.warc, *.warc.gz).",
+    )
+    record_fields: Path = Field(
+        PACKAGE_DIR / "rules" / "record_fields.yaml",
+        description="YAML file naming the fields of JSONL and Parquet records that hold each part of an article "
+        "(text, title, url, authors, published_at, declared_lang, site_name: a field name or a list, the first "
+        "present wins); the parts it leaves out are read from the fields of news-please, Fundus and CC-NEWS exports.",
+    )
     output_dir: Path = Field(
         Path("output"), description="Folder for the Delta Lake tables, one sub-folder per table (created if missing)."
     )

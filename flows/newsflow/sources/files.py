@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,6 @@ import charset_normalizer
 from newsflow import quarantine
 from newsflow.batch import Source
 
-ARTICLE_SUFFIX = ".txt"
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _FALLBACK_ENCODINGS = ("cp1252", "latin-1")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # all but tab, newlines and form feeds
@@ -65,13 +65,14 @@ class Listing:
     unreadable_folders: list[Path]
 
 
-def find_article_files(source_dir: Path) -> Listing:
-    """Every *.txt under source_dir, recursively (broken symlinks included, linked folders not followed)."""
+def find_files(source_dir: Path, accepts: Callable[[str], bool]) -> Listing:
+    """Every file under source_dir whose name `accepts`, recursively (broken symlinks included, linked folders
+    not followed), and the sub-folders that could not be read."""
     if not source_dir.is_dir():
         raise FileNotFoundError(f"source folder {source_dir} does not exist or is not a folder; pass --source DIR")
     files, unreadable = [], []
     for folder, _, names in os.walk(source_dir, onerror=lambda error: unreadable.append(Path(error.filename))):
-        files.extend(Path(folder, name) for name in names if name.lower().endswith(ARTICLE_SUFFIX))
+        files.extend(Path(folder, name) for name in names if accepts(name))
     if Path(source_dir) in unreadable:
         raise PermissionError(f"source folder {source_dir} cannot be read; check its permissions")
     return Listing(sorted(files), sorted(unreadable))
@@ -98,15 +99,20 @@ def doc_id_for(source_uri: str) -> str:
     return hashlib.sha256(source_uri.encode("utf-8")).hexdigest()[:16]
 
 
-def read_file(path: Path, source_dir: Path, max_file_bytes: int) -> bytes:
-    """The bytes of one file, or Refused saying why they cannot be read. A file that resolves outside the
-    source folder (a symbolic link out of it) is not read: its content never reaches a table."""
+def check_location(path: Path, source_dir: Path) -> None:
+    """Refuse a file that may not be read where it is: a broken link, a file that resolves outside the source
+    folder (a symbolic link out of it: its content never reaches a table), a name that is not UTF-8."""
     if path.is_symlink() and not path.exists():
         raise Refused("broken_symlink", "its target does not exist")
     if not path.resolve().is_relative_to(Path(source_dir).resolve()):
         raise Refused("outside_source", "it is a symbolic link to a file outside the source folder")
     if not valid_name(path):
         raise Refused("invalid_name", "its name is not valid UTF-8")
+
+
+def read_file(path: Path, source_dir: Path, max_file_bytes: int) -> bytes:
+    """The bytes of one file, or Refused saying why they cannot be read (see check_location)."""
+    check_location(path, source_dir)
     try:
         info = path.stat()
     except OSError as error:

@@ -27,6 +27,7 @@ from newsflow.settings import Settings
 
 ENGLISH = "en"
 DOCUMENT_FIELDS = ("title", "subtitle", "byline", "published_at", "published_at_raw", "dateline")
+STATED_FIELDS = ("byline", "published_at", "published_at_raw")
 # Starting a worker (import spaCy, load the model) costs about as much as running NER on this many documents.
 _MIN_DOCUMENTS_PER_PROCESS = 100
 # Articles per call to a worker, and their characters. The model's working memory grows
@@ -51,7 +52,14 @@ def run(batch: Batch, settings: Settings) -> Batch:
         [{"doc_id": e.doc_id, **{name: getattr(e.header, name) for name in DOCUMENT_FIELDS}} for e in found],
         schema=load_contract(settings.contracts_dir, "documents").polars_schema("doc_id", *DOCUMENT_FIELDS),
     )
-    documents = documents.drop(DOCUMENT_FIELDS, strict=False).join(fields, on="doc_id", how="left")
+    # What an HTML page or a record states (ingest) wins over what its text's header lines say.
+    stated = [name for name in STATED_FIELDS if name in documents.columns]
+    documents = (
+        documents.drop([name for name in DOCUMENT_FIELDS if name not in stated], strict=False)
+        .join(fields, on="doc_id", how="left", suffix="_read")
+        .with_columns(pl.coalesce(name, f"{name}_read").alias(name) for name in stated)
+        .drop([f"{name}_read" for name in stated])
+    )
     kinds = pl.DataFrame(
         [(e.doc_id, i, kind) for e in found for i, kind in enumerate(e.header.kinds)],
         schema={"doc_id": pl.String, "para_idx": pl.Int64, "extracted_kind": pl.String},

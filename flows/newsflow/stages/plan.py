@@ -15,7 +15,8 @@ from newsflow.batch import Batch, Source, Sources
 from newsflow.contracts import contracts_digest, refused_fingerprint
 from newsflow.runtime.progress import track
 from newsflow.settings import Settings
-from newsflow.sources.files import Refused, doc_id_for, examine, find_article_files, source_uri_for
+from newsflow.sources import formats
+from newsflow.sources.files import Refused, doc_id_for, source_uri_for
 from newsflow.storage.tables import read_published
 
 
@@ -27,23 +28,24 @@ def run(batch: Batch, settings: Settings) -> Batch:
     """Choose the run's sources: the new and changed files. Quarantine what cannot be read, skip the
     unchanged, and mark the documents of removed files deleted. Every file is read to hash it; none is kept."""
     source_dir = Path(settings.source_dir)
-    listing = find_article_files(source_dir)
+    listing = formats.find_source_files(source_dir)
     previous, live = ({}, {}) if settings.full_refresh else previous_state(settings.output_dir)
-    sources, manifest, unchanged, contracts = [], {}, set(), contracts_digest(settings.contracts_dir)
+    sources, manifest, unchanged, skipped = [], {}, set(), {}
+    contracts = contracts_digest(settings.contracts_dir)
     folders = [f"{source_uri_for(folder, source_dir)}/" for folder in listing.unreadable_folders]
     quarantined = [quarantine.record("unreadable_folder", source_uri=folder) for folder in folders]
     for path in track(listing.files, "plan"):
-        source_uri = source_uri_for(path, source_dir)
-        fingerprint, outcome = examine(path, source_dir, settings.max_file_bytes)
-        manifest[source_uri] = fingerprint
-        if previous.get(source_uri) in (fingerprint, refused_fingerprint(fingerprint, contracts)):
-            unchanged.add(source_uri)
-            continue
-        source = Source(str(path), source_uri, doc_id_for(source_uri))
-        if isinstance(outcome, Refused):
-            quarantined.append(outcome.record(source, fingerprint))
-        else:
-            sources.append(source)
+        # A file holds one document, or one per record (newsflow.sources.formats names each).
+        for source_uri, fingerprint, outcome in formats.listed(path, source_uri_for(path, source_dir), settings, skipped):
+            manifest[source_uri] = fingerprint
+            if previous.get(source_uri) in (fingerprint, refused_fingerprint(fingerprint, contracts)):
+                unchanged.add(source_uri)
+                continue
+            source = Source(str(path), source_uri, doc_id_for(source_uri))
+            if isinstance(outcome, Refused):
+                quarantined.append(outcome.record(source, fingerprint))
+            else:
+                sources.append(source)
     # the files of a folder that cannot be read are unseen, not removed
     removed = sorted(uri for uri in live if uri not in manifest and not uri.startswith(tuple(folders)))
     check_deletions(len(removed), len(live), settings)
@@ -54,6 +56,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
         "files_unchanged": len(unchanged),
         "files_removed": len(removed),
         "files_quarantined": len(quarantined),
+        **skipped,
     }
     deleted = pl.DataFrame({"doc_id": [live[uri] for uri in removed], "is_deleted": True}) if removed else None
     return replace(
