@@ -261,4 +261,4 @@ def test_every_known_suffix_is_found_and_others_are_not(tmp_path):
     names = ["a.txt", "b.HTML", "c.htm.gz", "d.jsonl.gz", "e.parquet", "f.warc", "g.warc.gz", "h.json", "i.gz", "j.html.bz2"]
     for name in names:
         (tmp_path / name).write_bytes(b"x")
-    assert [p.name for p in formats.find_source_files(tmp_path)] == names[:7]
+    assert [p.name for p in formats.find_source_files(tmp_path).files] == names[:7]
