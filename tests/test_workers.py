@@ -1,10 +1,13 @@
 """Worker pools kept for a run: one start-up for every batch, replaced when broken, stopped at the end."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +106,37 @@ def test_a_worker_that_dies_while_mapping_fails_with_what_to_do():
 
 def _pid_of(_item) -> int:
     return os.getpid()
+
+
+
+# A run that keeps a pool of two workers, writes their pids, and waits to be killed. The workers' function
+# lives in a module of its own: spawned workers import it.
+KEPT_POOL_THEN_WAIT = """
+import sys, time
+from newsflow.runtime import workers
+from worker_pid import pid
+
+if __name__ == "__main__":
+    with workers.kept(), workers.pool(2) as executor:
+        open(sys.argv[1], "w").write(" ".join(map(str, sorted(set(executor.map(pid, range(8)))))))
+        time.sleep(600)
+"""
+WORKER_PID = "import os, time\n\ndef pid(_):\n    time.sleep(0.05)\n    return os.getpid()\n"
+
+
+def test_workers_exit_when_the_run_that_started_them_is_killed(tmp_path):
+    (tmp_path / "run.py").write_text(KEPT_POOL_THEN_WAIT)
+    (tmp_path / "worker_pid.py").write_text(WORKER_PID)
+    pids_file = tmp_path / "pids"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    run = subprocess.Popen([sys.executable, str(tmp_path / "run.py"), str(pids_file)], env=env)
+    deadline = time.monotonic() + 60
+    while not (pids_file.exists() and pids_file.read_text()):
+        assert time.monotonic() < deadline and run.poll() is None
+        time.sleep(0.2)
+    pids = [int(pid) for pid in pids_file.read_text().split()]
+    assert len(pids) == 2
+    run.send_signal(signal.SIGKILL)  # nothing of the run's own shut-down runs
+    run.wait()
+    time.sleep(3)  # the workers look at their parent each second
+    assert [pid for pid in pids if Path(f"/proc/{pid}").exists()] == []

@@ -10,7 +10,9 @@ Outside `kept()` a pool lasts one call.
 """
 
 import multiprocessing
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,7 +47,8 @@ def pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """
 
     def start() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        context = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=die_with, initargs=(os.getpid(),))
 
     if _kept is None:
         with start() as executor:
@@ -92,6 +95,22 @@ def start(workers: int, load: Callable[[], object]) -> None:
     with pool(workers) as executor:
         for _ in range(workers):  # each idle worker takes one
             executor.submit(_call, load)
+
+
+def die_with(parent: int) -> None:
+    """A worker's first act: watch the process that started it, and exit when that one is gone.
+
+    A run killed with SIGKILL cannot shut its pools down, and its workers (~200 MB each, with the model) lived on.
+    A thread that polls the parent each second works whatever thread spawned the worker (the kernel's
+    parent-death signal fires when that thread ends, and Prefect's task threads come and go).
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit with parent", daemon=True).start()
 
 
 def _call(load: Callable[[], object]) -> None:
