@@ -72,3 +72,14 @@ def test_datasets_errors_say_what_to_fix_without_a_traceback(seeds_run, tmp_path
     assert wrong_version.exit_code == 2 and "table documents has versions 0 to 1, not 7" in wrong_version.output
     no_tables = runner.invoke(app, ["datasets", "list", "--output", str(tmp_path)])
     assert no_tables.exit_code == 2 and "run `newsflow run --output" in no_tables.output
+
+
+def test_a_damaged_table_log_is_one_line_naming_the_table(tmp_path):
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    write_deltalake(str(tmp_path / "documents"), pa.table({"doc_id": ["a"]}))
+    [log] = (tmp_path / "documents" / "_delta_log").glob("*.json")
+    log.write_text(log.read_text()[:40])  # truncated, as a full disk or a killed copy leaves it
+    listed = CliRunner().invoke(app, ["datasets", "list", "--output", str(tmp_path)])
+    assert listed.exit_code == 2 and "table documents" in listed.output and "Traceback" not in listed.output

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 from deltalake import DeltaTable
+from deltalake.exceptions import DeltaError
 
 from newsflow.contracts import TABLES, load_contract
 from newsflow.settings import Settings
@@ -63,7 +64,10 @@ def snapshot(*tables: str, release: str | None = None, output_dir: Path = DEFAUL
 def _open(table: str, output_dir: Path) -> DeltaTable:
     if not exists(output_dir, table):
         raise FileNotFoundError(f"no table {table} in {output_dir}: run `newsflow run --output {output_dir}` first")
-    return DeltaTable(str(table_path(output_dir, table)))
+    try:
+        return DeltaTable(str(table_path(output_dir, table)))
+    except DeltaError as error:  # a damaged log: name the table, not a traceback
+        raise ValueError(f"table {table} in {output_dir} cannot be read ({error}); restore its _delta_log from a backup") from None
 
 
 def list_tables(output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
