@@ -63,3 +63,11 @@ def test_dates_are_not_quantities(text):
 def test_counts_beside_dates_are_kept():
     found = [(q.text, q.value) for q in find_quantities("in March 300 people and 1500 troops left; a crowd of 2000 people", [])]
     assert found == [("300 people", 300.0), ("1500 troops", 1500.0), ("2000 people", 2000.0)]
+
+
+def test_figures_run_into_a_name_are_not_part_of_it():
+    text = "T.J. Marlowe 117 not out. Marlowe batted on."
+    assert typed(text, ("T.J. Marlowe 117", "PERSON"), ("Marlowe", "GPE")) == [
+        ("T.J. Marlowe 117", "PERSON", "T.J. Marlowe"),
+        ("Marlowe", "PERSON", "T.J. Marlowe"),
+    ]
