@@ -131,7 +131,7 @@ def canonical_entities(found: list[Mention]) -> list[Entity]:
     for m in found:
         label, words = m.label, untitled[m].split()
         name = untitled[m] if label == "PERSON" and len(words) > 1 else names[m]
-        # NER often mislabels a lone surname (`Torigian` as NORP; on conll2003-train, 300 documents, 92 of the 106
+        # NER often mislabels a lone surname (`Torigian` as NORP; on conll2003-train, 300 documents, 92 of the 105
         # one-word ORG/GPE/NORP/... mentions so spread are gold PER); a word the model never calls a person alone takes
         # a full name only as its surname (`Jordan` is no `Jordan Smith`), and `Russian` no `Russian Gazette` it calls a person.
         if label == "PERSON" or (len(words) == 1 and (words[0] in lone_people or by_last[words[0]])):
