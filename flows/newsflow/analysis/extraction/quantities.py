@@ -1,7 +1,9 @@
 """Numbers stated in the text: money, percentages, measures and counts of things.
 
 One regular expression finds them; spans the NER model reads as dates, times or names are left
-out (years, `six months`, `1300 GMT`, `Power of Siberia 2`). A count's unit is the noun it
+out (years, `six months`, `1300 GMT`, `Power of Siberia 2`), and so are the dates it misses: a number
+next to a month name (`11 September`, `Sept. 11`), an ordinal (`the 11th`), a decade (`the 90s`) and
+a year after a preposition of time (`in 2023 prices rose`). A count's unit is the noun it
 counts (`30,000 new fighters` -> fighters); a vague amount (`tens of thousands`) has no value.
 """
 
@@ -66,6 +68,12 @@ _MAX_NOUN_WORDS = 3
 _IRREGULAR_PLURALS = frozenset("people men women children police staff personnel cattle sheep fish deer feet teeth mice aircraft".split())
 _TIME_UNITS = frozenset("second seconds minute minutes hour hours day days week weeks month months year years decade decades".split())
 _YEAR = re.compile(r"1[89]\d\d|20\d\d")
+_MONTH = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+# What makes a number a date: a month just before a day or year (`September 11`, `Sept. 11`, `March 2023`) ...
+_MONTH_BEFORE = re.compile(rf"\b{_MONTH}\.?\s+(?:the\s+)?$")
+# ... or just after it (`11 September`, `11th of March`), an ordinal or decade ending (`21st`, `1990s`, `'90s`).
+_DATE_AFTER = re.compile(rf"(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b\.?|(?:st|nd|rd|th|s|'s|’s)\b")
+_YEAR_PREPOSITION = re.compile(r"\b(?:in|since|until|till|by|before|after|during)\s+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -85,11 +93,24 @@ def find_quantities(text: str, excluded: Sequence[tuple[int, int]]) -> list[Quan
     found = []
     for match in _QUANTITY.finditer(text):
         i = bisect_right(starts, match.end() - 1) - 1  # the last excluded span starting inside or before the number
-        if i >= 0 and excluded[i][1] > match.start():
+        if (i >= 0 and excluded[i][1] > match.start()) or _is_date(text, match):
             continue
         if quantity := _read(text, match):
             found.append(quantity)
     return found
+
+
+def _is_date(text: str, match: re.Match) -> bool:
+    """A whole number the NER model did not read as a date, which is one by its neighbours."""
+    if not match.group("count_number"):
+        return False
+    start, end = match.span("count_number")
+    before = text[max(start - 20, 0) : start]
+    number = match.group("count_number")
+    year = _YEAR.fullmatch(number) is not None
+    if _DATE_AFTER.match(text, end) or (_MONTH_BEFORE.search(before) and (year or number.isdigit() and int(number) <= 31)):
+        return True
+    return year and _YEAR_PREPOSITION.search(before) is not None
 
 
 def _read(text: str, match: re.Match) -> Quantity | None:
