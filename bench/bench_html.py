@@ -156,7 +156,7 @@ def _score(tally: Counter, gold: dict, title: str | None, authors: list[str], da
 def measure_speed(folder: Path) -> list[Figure]:
     """The pipeline's reading of every NAEB page (as ingest reads an .html.gz file) beside trafilatura alone."""
     settings = Settings(source_dir=folder / "html")
-    files = formats.find_source_files(folder / "html")
+    files = formats.find_source_files(folder / "html").files
     started = time.perf_counter()
     for path in files:
         list(formats.read(path, [Source(str(path), path.name, doc_id_for(path.name))], settings))
