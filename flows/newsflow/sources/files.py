@@ -53,8 +53,13 @@ def examine(path: Path, source_dir: Path, max_file_bytes: int) -> tuple[str, dic
         text, encoding, replaced = decode_text(data)
     except Refused as refused:
         return fingerprint, refused
-    article = {"size_bytes": len(data), "content_sha256": fingerprint, "encoding": encoding, "raw_text": text}
-    return fingerprint, article | {"replaced_bytes": replaced}
+    return fingerprint, {
+        "size_bytes": len(data),
+        "content_sha256": fingerprint,
+        "encoding": encoding,
+        "raw_text": text,
+        "replaced_bytes": replaced,
+    }
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,7 @@ def check_location(path: Path, source_dir: Path) -> None:
         raise Refused("broken_symlink", "its target does not exist")
     if not path.resolve().is_relative_to(Path(source_dir).resolve()):
         raise Refused("outside_source", "it is a symbolic link to a file outside the source folder")
-    if not valid_name(path):
+    if not valid_name(path.relative_to(source_dir)):  # the source folder's own name is the user's choice
         raise Refused("invalid_name", "its name is not valid UTF-8")
 
 
