@@ -140,3 +140,35 @@ def test_workers_exit_when_the_run_that_started_them_is_killed(tmp_path):
     run.wait()
     time.sleep(3)  # the workers look at their parent each second
     assert [pid for pid in pids if Path(f"/proc/{pid}").exists()] == []
+
+
+# A run that starts Prefect's temporary server as `newsflow run` does, writes the server's pid, and waits to be killed.
+SERVER_THEN_WAIT = """
+import sys, time
+from prefect.server.api.server import SubprocessASGIServer
+from newsflow import cli
+
+if __name__ == "__main__":
+    cli._load_pipeline()
+    open(sys.argv[1], "w").write(str(SubprocessASGIServer().server_process.pid))
+    time.sleep(600)
+"""
+
+
+def test_the_temporary_server_stops_when_the_run_that_started_it_is_killed(tmp_path):
+    (tmp_path / "run.py").write_text(SERVER_THEN_WAIT)
+    pid_file = tmp_path / "pid"
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    run = subprocess.Popen([sys.executable, str(tmp_path / "run.py"), str(pid_file)], env={**env, "PREFECT_HOME": str(tmp_path / "prefect")})
+    deadline = time.monotonic() + 120
+    while not (pid_file.exists() and pid_file.read_text()):
+        assert time.monotonic() < deadline and run.poll() is None
+        time.sleep(0.2)
+    pid = int(pid_file.read_text())
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    time.sleep(3)  # the watcher looks at its parent each second; the server then shuts down
+    alive = Path(f"/proc/{pid}").exists()
+    if alive:
+        os.kill(pid, signal.SIGTERM)
+    assert not alive

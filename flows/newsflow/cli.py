@@ -20,7 +20,7 @@ from rich.table import Table
 from newsflow import datasets, parameters
 from newsflow.contracts import TABLES
 from newsflow.runs import RunRecord
-from newsflow.runtime import progress
+from newsflow.runtime import progress, workers
 from newsflow.storage.tables import table_path
 
 app = typer.Typer(
@@ -109,7 +109,9 @@ def _load_pipeline():
 
         ensure_logging_setup()  # Prefect's line with the server's address shows, as in its own start
         threading.Thread(target=_import_pipeline, name="import pipeline", daemon=True).start()
-        SubprocessASGIServer().start()
+        server = SubprocessASGIServer()
+        server.start()
+        workers.stopped_with_this_process(server.server_process.pid)
     from newsflow.pipeline import news_pipeline
 
     return news_pipeline

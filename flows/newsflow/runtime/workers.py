@@ -11,6 +11,8 @@ Outside `kept()` a pool lasts one call.
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -111,6 +113,30 @@ def die_with(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="exit with parent", daemon=True).start()
+
+
+# The watcher of `stopped_with_this_process`: it waits while its parent lives and the process watched exists,
+# then stops that process if it is still there.
+_WATCHER = """
+import os, signal, sys, time
+parent, watched = int(sys.argv[1]), int(sys.argv[2])
+while os.getppid() == parent and os.path.exists(f"/proc/{watched}"):
+    time.sleep(1)
+if os.path.exists(f"/proc/{watched}"):
+    os.kill(watched, signal.SIGTERM)
+"""
+
+
+def stopped_with_this_process(pid: int) -> None:
+    """Stop process `pid` (a child of this one) when this process ends, however it ends.
+
+    A run killed with SIGKILL left Prefect's temporary server (~150 MB, and its port) running. A child is not
+    told that its parent died, so a small watcher process, which polls its parent each second, stops it.
+    """
+    subprocess.Popen(
+        [sys.executable, "-c", _WATCHER, str(os.getpid()), str(pid)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
 
 
 def _call(load: Callable[[], object]) -> None:
