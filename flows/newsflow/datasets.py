@@ -67,7 +67,7 @@ def _open(table: str, output_dir: Path) -> DeltaTable:
     try:
         return DeltaTable(str(table_path(output_dir, table)))
     except DeltaError as error:  # a damaged log: name the table, not a traceback
-        raise ValueError(f"table {table} in {output_dir} cannot be read ({error}); restore its _delta_log from a backup") from None
+        raise ValueError(f"table {table} in {output_dir} cannot be read ({str(error).splitlines()[0]}); restore its _delta_log from a backup") from None
 
 
 def list_tables(output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
