@@ -51,6 +51,7 @@ _PLACE = r"[A-Z][\w.'’-]+(?:\s+[A-Z][\w.'’-]+)*(?:,\s+[A-Z][\w.]+(?:\s+[A-Z]
 _DATELINE_DATE = r",?\s+(?i:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\.?\s+\d{1,2}(?:,\s+\d{4})?"
 _AGENCY = r"\([A-Z][\w.&’' -]{0,40}\)"
 _DASH = r"\s*(?:--|[-–—:])\s+(?=\S)"
+_DATELINE_REACH = 120  # a dateline is a place, a date and an agency: no longer than this
 _DATELINE = re.compile(
     rf"^(?P<dateline>{_PLACE_CAPS}(?:{_DATELINE_DATE})?(?:\s+{_AGENCY})?|{_PLACE}(?:{_DATELINE_DATE})?\s+{_AGENCY}"
     rf"|{_PLACE}{_DATELINE_DATE}(?:\s+{_AGENCY})?|{_AGENCY}){_DASH}"
@@ -269,3 +270,9 @@ def byline(removed_lines: Sequence[RemovedLine]) -> str | None:
 def dateline(first_body_paragraph: str) -> str | None:
     match = _DATELINE.match(first_body_paragraph)
     return (match.group("dateline") or match.group("place")).strip() if match else None
+
+
+def dateline_end(text: str, paragraph_start: int) -> int:
+    """Where the sentence of a paragraph opening on a dateline (`RENO, Nev. (AP) — `) begins: after the dateline and its dash."""
+    match = _DATELINE.match(text[paragraph_start : paragraph_start + _DATELINE_REACH])
+    return paragraph_start + match.end() if match else paragraph_start

@@ -9,7 +9,9 @@ objects and prepositions (the addressee, the medium: `told CNN`, `wrote on Twitt
 The subject resolves to the canonical name of the entity its head word belongs to (`Reuters
 spokesman John Smith` -> John Smith); a pronoun to the person last speaking or named before it;
 a description (`the Russian president`) to the person the article introduced with those words
-(`Russian President Vladimir Putin`, `Putin, the Russian president,`). A quotation with no
+(`Russian President Vladimir Putin`, `Putin, the Russian president,`). A sentence that opens on a
+label, `Name: …` (headlines, transcripts), is that person's; when the parse finds no one, the person
+beside a speech verb right after the quotation (`“…,” Spencer said, as …`) is. A quotation with no
 attribution of its own continues the speaker of the quotation before it in its paragraph, or of
 the paragraph before when it opens its paragraph (a quotation running on, a speech after `X said:`).
 """
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from newsflow.analysis.extraction.entities import Entity
+from newsflow.analysis.extraction.headers import dateline_end
 from newsflow.analysis.extraction.sentences import sentence_ends
 
 # `''` (two apostrophes, a US wire convention) is a double mark; it is tried before the single ones.
@@ -34,9 +37,13 @@ _CUE = re.compile(
     r"|commented|responded|tweeted|posted|predicted|conceded|cautioned|quipped|joked|vowed|promised|countered"
     r"|observed|suggested|charged|complained|lamented|fumed|scolded|boasted|shouted|told)\b"
 )
+# The words after a quotation up to the clause's end: where its attribution would be.
+_CLAUSE = re.compile(r"[^,;:!?“”\"\n]*")
+_PREPOSITION = re.compile(r"\b(?:for|of|to|with|by|from|at|on|in|about|against|near)\b")
 PLACEHOLDER = "This"
 _SUBJECTS = frozenset({"nsubj", "nsubjpass", "csubj"})
 _NOUN_MODIFIERS = frozenset({"acl", "relcl"})
+_FINITE_TAGS = frozenset({"VBD", "VBZ", "VBP", "MD"})
 _PERSON_PRONOUNS = frozenset({"he", "she", "i", "him", "her"})
 _GROUP_PRONOUNS = frozenset({"they", "we"})
 _PRONOUNS = _PERSON_PRONOUNS | _GROUP_PRONOUNS
@@ -232,7 +239,11 @@ class _Attributor:
         for i, (open_at, _) in enumerate(self.spans):
             skeleton = by_quote[i]
             doc = docs[(skeleton.start, skeleton.end)]
-            speaker = self._governing(doc, skeleton, skeleton.placeholders[i], found)
+            # Figures: named speakers right on the first 200 polnear-train articles, of 735 (584 before these rules, 624 with
+            # them; all 840 articles: 0.866 -> 0.893): the label +16, the attribution after the quotation +8.
+            speaker = self._labelled(doc, skeleton, skeleton.placeholders[i]) or self._governing(doc, skeleton, skeleton.placeholders[i], found)
+            if speaker is None or speaker.name is None:
+                speaker = self._attribution_after(i) or speaker
             if speaker is None and i in following:
                 other = by_sentence[following[i]]
                 speaker = self._sentence_speaker(docs[following[i]], other, found, introduces=following[i][0] < open_at)
@@ -262,7 +273,8 @@ class _Attributor:
         for open_at, close_at in self.spans:
             idx = self._paragraph(open_at)
             ends = self._sentence_ends(idx)
-            start = max([self.paragraph_starts[idx]] + [end for end in ends if end <= open_at])
+            # A dateline is not part of the sentence's grammar (`RENO, Nev. (AP) — Trump says …` made AP the subject): +5.
+            start = max([min(dateline_end(self.text, self.paragraph_starts[idx]), open_at)] + [end for end in ends if end <= open_at])
             end = next((end for end in ends if end > close_at), ends[-1])
             if sentences and start < sentences[-1][1]:
                 start, end = sentences[-1][0], max(end, sentences.pop()[1])
@@ -284,6 +296,27 @@ class _Attributor:
             return None
         ends = [start] + self._sentence_ends(idx - 1)
         return ends[-2], ends[-1]
+
+    def _attribution_after(self, i: int) -> _Speaker | None:
+        """`“…,” Spencer said, as …`, `“…,” said Rev. Jane Doe, then …`: the person named beside a speech verb right after a
+        quotation that ends on a comma, question or exclamation mark (the parse of a long sentence can miss it)."""
+        close_at = self.spans[i][1]
+        if self.text[close_at - 1] not in ",?!":
+            return None
+        start = close_at + (2 if self.text.startswith("''", close_at) else 1)
+        ends = [e for e in self._sentence_ends(self._paragraph(close_at)) if e > start]
+        end = start + len(_CLAUSE.match(self.text, start, ends[0] if ends else start).group())
+        cue = _CUE.search(self.text, start, end)
+        if cue is None:
+            return None
+        for person in self.people:
+            if start <= person.start and person.end <= end and (
+                person.end <= cue.start() and not self.text[person.end : cue.start()].strip()  # `Spencer said`
+                or not self.text[start : cue.start()].strip() and person.start >= cue.end()  # `said (Rev.) Jane Doe`, not
+                and not _PREPOSITION.search(self.text, cue.end(), person.start)  # `said a lawyer for Jane Doe`
+            ):
+                return _Speaker(person.canonical, PERSON, cue.group(), person.start)
+        return None
 
     def _holds_quote(self, start: int, end: int) -> bool:
         i = bisect_left(self.spans, (start, -1))
@@ -310,6 +343,19 @@ class _Attributor:
         return _Skeleton(start, end, "".join(parts).replace("\n", " "), pieces, placeholders)
 
     # --- the grammar -------------------------------------------------------------------------------
+
+    def _labelled(self, doc, skeleton: _Skeleton, placeholder: int) -> _Speaker | None:
+        """The person a sentence opens on as a label, `Name: …` (headlines, transcripts: `Sen. Jane Doe: ‘We Will Win’`):
+        a name ending on a colon before the quotation, only title-case words before it and no finite verb."""
+        for token in doc:
+            if token.idx >= placeholder or token.tag_ in _FINITE_TAGS:
+                return None
+            if token.text == ":" and token.i > 0:
+                person = self._entity_at(skeleton.original(doc[token.i - 1].idx))
+                if person is None or person.label != "PERSON" or not all(t.text[:1].isupper() for t in doc[: token.i]):
+                    return None
+                return _Speaker(person.canonical, PERSON, ":", person.start)
+        return None
 
     def _governing(self, doc, skeleton: _Skeleton, placeholder: int, found) -> _Speaker | None:
         """The speaker of the quotation whose placeholder is at `placeholder`: the subject of the verbs above it."""
@@ -347,11 +393,18 @@ class _Attributor:
             if node.dep_ == "relcl" or node.head.i == node.i:
                 break
             child, node = node, node.head
-        if subject is None:
-            return None
-        if subject.dep_ != "relcl" and subject.text.lower() in _RELATIVE and subject.head.dep_ == "relcl":
-            subject = subject.head.head  # `Smith, who said “…”`
-        return self._resolve(subject, skeleton, found, cue.text.lower())
+        speaker = None
+        if subject is not None:
+            if subject.dep_ != "relcl" and subject.text.lower() in _RELATIVE and subject.head.dep_ == "relcl":
+                subject = subject.head.head  # `Smith, who said “…”`
+            speaker = self._resolve(subject, skeleton, found, cue.text.lower())
+        # A clause about something else holds the words of the sentence's speaker: `Rubio bemoaned a climate in which
+        # people “hate each other”`, `Clinton says she would name regulators who “are tough enough”`: +11.
+        if (speaker is None or speaker.name is None) and node.dep_ == "relcl" and node.head.i != node.i:
+            above = self._clause_speaker(node.head, skeleton, found)
+            if above is not None and above.name is not None:
+                return above
+        return speaker
 
     # --- who the subject is ------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import re
 _SENTENCE_END = re.compile(r"""[.!?]+["”’')]*(?=\s+["“‘'(]?[A-Z0-9])""")
 # Abbreviations and initials whose full stop does not end a sentence (Mr. Putin, U.S. officials, John F. Kennedy).
 _NOT_AN_END = re.compile(
-    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Gen|Lt|Col|Sgt|Capt|Adm|Rep|Sen|Gov|Pres|St|Jr|Sr|No|Nos|Vol|vs|etc|Inc|Ltd|Co|Corp"
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|Rev|Hon|Gen|Lt|Col|Sgt|Cpl|Maj|Capt|Cmdr|Adm|Det|Rep|Sen|Gov|Pres|Atty|Supt|St|Ft|Mt|Jr|Sr|No|Nos|Vol|vs|etc|Inc|Ltd|Co|Corp"
     r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)|\b[A-Z])\.$"
 )
 _LOOKBEHIND = 8
