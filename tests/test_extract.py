@@ -416,3 +416,16 @@ def test_published_tables_carry_the_header_fields(seeds_run):
     assert seed_doc(documents, "001")["subtitle"].startswith("To strengthen their alliance")
     paragraphs = read_table(output, "paragraphs").filter(pl.col("doc_id") == seed_doc(documents, "002")["doc_id"])
     assert paragraphs.sort("para_idx")["kind"].to_list()[:3] == ["title", "caption", "body"]
+
+
+def test_a_person_named_in_a_photo_caption_is_not_who_the_next_pronoun_means(tmp_path):
+    write_article(
+        tmp_path, "bridge.txt",
+        "City approves the river bridge",
+        "“We will build the bridge this year,” Mayor Tom Baker said on Monday.",
+        "Governor Anna Berg visits the building site in Leeds on March 3, 2023. (Photo: Reuters/John Smith)",
+        "“The money is there and the plans are ready,” he added.",
+    )
+    batch = extract.run(*cleaned_batch(tmp_path))
+    assert batch.paragraphs["kind"].to_list()[2] == headers.CAPTION
+    assert batch.quotes.sort("char_start")["speaker"].to_list() == ["Tom Baker", "Tom Baker"]

@@ -74,3 +74,11 @@ def test_the_attribution_right_after_a_quotation_names_its_speaker_in_a_long_sen
     )
     assert [speaker for _, speaker, _ in found][:1] == ["Spencer"]
     assert found[1][1] != "Anna Berg"  # the person after a preposition is not the one who spoke
+
+
+def test_a_pronoun_does_not_refer_to_a_person_named_inside_the_quotation():
+    found = quotes_of(
+        "Activist Richard Lowell backs the senator.",
+        "“Tom Baker is our best debater, our most articulate fighter,” he says.",
+    )
+    assert [speaker for _, speaker, _ in found] == ["Richard Lowell"]

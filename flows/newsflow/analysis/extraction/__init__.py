@@ -102,13 +102,16 @@ def extract_article(article: Article, doc, tagged: dict[int, headers.Tagged] | N
     named, not_quantities = mentions(doc)
     entities = canonical_entities(named)
     people = frozenset(para_of(e.start) for e in entities if e.label == "PERSON")
+    header = headers.read_headers(paragraphs, article.removed_lines, people, tagged)
+    # A photo caption interrupts the story: the people it names are not who the next `he said` is.
+    narrative = [e for e in entities if header.kinds[para_of(e.start)] != headers.CAPTION]
     return Extraction(
         article.doc_id,
-        headers.read_headers(paragraphs, article.removed_lines, people, tagged),
+        header,
         [(para_of(e.start), e.text, e.label, e.canonical, e.start, e.end) for e in entities],
         [
             (q.para_idx, q.text, q.speaker, q.speaker_kind, q.cue, q.is_fragment, q.start, q.end)
-            for q in find_quotes(text, starts, entities, parse)
+            for q in find_quotes(text, starts, narrative, parse)
         ],
         [(para_of(q.start), q.text, q.kind, q.value, q.unit, q.start, q.end) for q in find_quantities(text, not_quantities)],
     )

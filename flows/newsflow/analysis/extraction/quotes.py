@@ -318,6 +318,10 @@ class _Attributor:
                 return _Speaker(person.canonical, PERSON, cue.group(), person.start)
         return None
 
+    def _quoted(self, offset: int) -> bool:
+        i = bisect_right(self.spans, (offset, float("inf"))) - 1
+        return i >= 0 and self.spans[i][0] < offset < self.spans[i][1]
+
     def _holds_quote(self, start: int, end: int) -> bool:
         i = bisect_left(self.spans, (start, -1))
         return i < len(self.spans) and self.spans[i][0] < end
@@ -486,7 +490,8 @@ class _Attributor:
 
     def _latest_named(self, at: int, here: int) -> Entity | None:
         window = self.paragraph_starts[max(here - _PRONOUN_REACH, 0)]
-        people = [p for p in self.people if window <= p.start < at]
+        # Not a person the quotations talk about: in `“Cruz is our best debater,” he says.` he is not Cruz.
+        people = [p for p in self.people if window <= p.start < at and not self._quoted(p.start)]
         if not people:
             return None
         idx = self._paragraph(people[-1].start)
