@@ -169,3 +169,14 @@ def test_a_document_whose_paragraphs_are_too_uncertain_to_call_takes_the_languag
     result = detect_document([FRENCH_ARTICLE.split("\n\n")[1], FRENCH_ARTICLE.split("\n\n")[2]], unsure)
     assert [call.lang for call in result.paragraphs] == [UND, UND]
     assert (result.lang, result.is_mixed) == ("fr", False) and result.prob > 0.5
+
+
+def test_a_figure_sheet_with_its_headline_in_capitals_is_english():
+    thresholds = Thresholds(min_letter_bytes=20, min_prob=0.9, mixed_min_letters=40)
+    sheets = [
+        ["NORTHWIND TELECOMMUNICATIONS INC <NWT> 3RD QTR NET", "SPRINGFIELD, Ill., Oct 20 - Shr 1.15 dlrs vs 1.22 dlrs",
+         "Net 3,301,000 vs 3,466,000", "Revs 21.2 mln vs 20.8 mln", "Nine Mths", "Shr 2.38 dlrs vs 2.58 dlrs", "Reuter"],
+        ["LAKESIDE SUPPLY CORP <LKS> 2ND QTR APRIL 30 NET", "NEW YORK, June 2 - Shr 44 cts vs 39 cts", "Net 12.1 mln vs 10.9 mln",
+         "Revs 301.5 mln vs 280.2 mln", "Six mths", "Shr 80 cts vs 71 cts", "Reuter"],
+    ]
+    assert [detect_document(sheet, thresholds).lang for sheet in sheets] == ["en", "en"]
