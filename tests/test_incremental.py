@@ -6,10 +6,13 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
+import pyarrow as pa
 import pytest
+from deltalake import DeltaTable
 
 from conftest import CORPORA, read_table, run_stages, seed_texts, write_articles
 
+from newsflow import datasets
 from newsflow.sources.files import doc_id_for
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
@@ -84,3 +87,36 @@ def test_a_corpus_published_in_five_runs_with_a_change_and_a_deletion_groups_as_
     assert {kind for _, kind, _ in full["pairs"]} == {"exact", "near"} and full["pair_rows"] == len(full["pairs"])
     assert any({doc_id_for("plain/a.txt"), doc_id_for("plain/b.txt")} <= group for group in full["near"])
     assert doc_id_for(names[1]) not in full["index"] and full["index"] == full["documents"]
+
+
+def table_files(output, table: str) -> set[str]:
+    return set(pa.table(DeltaTable(str(output / table)).get_add_actions(flatten=True))["path"].to_pylist())
+
+
+def test_a_run_rewrites_only_the_files_holding_the_rows_it_changes_and_optimize_compacts_them(tmp_path):
+    seeds = seed_texts()
+    names = sorted(seeds)
+    source, output = tmp_path / "source", tmp_path / "out"
+    run_stages(write_articles(source, {n: seeds[n] for n in names[:2]}), output, FIRST_RUN)
+    first = {table: table_files(output, table) for table in ("documents", "signatures", "stories")}
+    run_stages(write_articles(source, {n: seeds[n] for n in names[2:]}), output, FIRST_RUN + timedelta(hours=1))
+    second = {table: table_files(output, table) - first[table] for table in first}
+    # the second run's seeds join the first run's story: its row changes, the first run's documents do not
+    assert first["documents"] <= table_files(output, "documents") and first["signatures"] <= table_files(output, "signatures")
+    assert not first["stories"] & table_files(output, "stories")
+
+    # a changed file of the second run: the files holding its earlier rows are rewritten without them, no other
+    run_stages(write_articles(source, {names[4]: seeds[names[4]] + "\n\nThis article was corrected."}), output, FIRST_RUN + timedelta(hours=2))
+    for table in ("documents", "signatures"):
+        files = table_files(output, table)
+        assert first[table] <= files and not second[table] & files, table
+    documents = read_table(output, "documents")
+    assert documents.height == 5 and documents["story_id"].n_unique() == 1
+
+    before = {table: read_table(output, table).sort(pl.first()) for table in ("documents", "signatures", "stories", "duplicates")}
+    compacted = datasets.optimize(output)
+    # the first run's file and the one the third run wrote in place of the second's; a table of one file stays
+    assert compacted["documents"] == compacted["signatures"] == (2, 1) and compacted["stories"] == (0, 0)
+    for table, frame in before.items():
+        assert len(table_files(output, table)) <= 1
+        assert read_table(output, table).sort(pl.first()).equals(frame), table
