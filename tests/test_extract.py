@@ -416,3 +416,22 @@ def test_published_tables_carry_the_header_fields(seeds_run):
     assert seed_doc(documents, "001")["subtitle"].startswith("To strengthen their alliance")
     paragraphs = read_table(output, "paragraphs").filter(pl.col("doc_id") == seed_doc(documents, "002")["doc_id"])
     assert paragraphs.sort("para_idx")["kind"].to_list()[:3] == ["title", "caption", "body"]
+
+
+def test_an_exact_copy_gets_the_extraction_of_its_text_without_analysing_it_again(tmp_path, monkeypatch):
+    text = (SEEDS / "002_d27acffbcd5def62.txt").read_text(encoding="utf-8")
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "c.txt").write_text(text + "\n\nThis article was corrected.", encoding="utf-8")
+    batch, settings = cleaned_batch(tmp_path)
+    analysed = []
+    chunk = extract.extract_chunk
+    monkeypatch.setattr(extract, "extract_chunk", lambda model, articles: analysed.extend(a.doc_id for a in articles) or chunk(model, articles))
+    done = extract.run(batch, settings)
+
+    ids = dict(done.documents.select("source_uri", "doc_id").iter_rows())
+    assert len(analysed) == 2 and ids["c.txt"] in analysed and len({ids["a.txt"], ids["b.txt"]} & set(analysed)) == 1
+    for table in ("entities", "quotes", "quantities"):
+        rows = {uri: getattr(done, table).filter(pl.col("doc_id") == ids[uri]).drop("doc_id") for uri in ("a.txt", "b.txt")}
+        assert rows["a.txt"].height > 0 and rows["a.txt"].equals(rows["b.txt"]), table
+    assert done.documents.filter(pl.col("source_uri") != "c.txt")["title"].n_unique() == 1

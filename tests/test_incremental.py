@@ -3,6 +3,7 @@ compares each run's documents with the published index and recomputes only the s
 
 import re
 import shutil
+import sys
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -10,10 +11,13 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from conftest import CORPORA, read_table, run_stages, seed_texts, write_articles
+from conftest import CORPORA, PROJECT_ROOT, read_table, run_stages, seed_texts, write_articles
 
 from newsflow import datasets
 from newsflow.sources.files import doc_id_for
+
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+from benchlib import published_groups  # noqa: E402
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
 BBC = CORPORA / "bbc-news"
@@ -43,28 +47,6 @@ def corpus() -> dict[str, str | bytes]:
     }
 
 
-def groups_of(output) -> dict[str, object]:
-    """What must not depend on how the corpus arrived: which documents share a story, a text, a near-copy group,
-    and the pairs (with kind and similarity); and the index holds the current documents only."""
-    documents = read_table(output, "documents").filter(~pl.col("is_deleted"))
-
-    def partition(column: str) -> set[frozenset[str]]:
-        keyed = documents.select("doc_id", group=pl.coalesce(column, "doc_id"))
-        return {frozenset(ids) for ids in keyed.group_by("group").agg("doc_id")["doc_id"].to_list()}
-
-    pairs = read_table(output, "duplicates")
-    return {
-        "stories": {frozenset(ids) for ids in read_table(output, "stories")["doc_ids"].to_list()},
-        "story_ids": partition("story_id"),
-        "exact": partition("exact_dup_of"),
-        "near": partition("near_dup_of"),
-        "pairs": {(frozenset((a, b)), kind, round(s, 12)) for a, b, kind, s in pairs.select("doc_id", "other_doc_id", "kind", "similarity").rows()},
-        "pair_rows": pairs.height,
-        "index": sorted(read_table(output, "signatures")["doc_id"]),
-        "documents": sorted(documents["doc_id"]),
-    }
-
-
 @pytest.mark.skipif(not BBC.is_dir(), reason=f"the BBC corpus is not at {BBC} (set NEWSFLOW_CORPORA)")
 def test_a_corpus_published_in_five_runs_with_a_change_and_a_deletion_groups_as_one_run(tmp_path):
     articles = corpus()
@@ -80,7 +62,7 @@ def test_a_corpus_published_in_five_runs_with_a_change_and_a_deletion_groups_as_
     shutil.copytree(grow, tmp_path / "all")
     run_stages(tmp_path / "all", one, FIRST_RUN)
 
-    incremental, full = groups_of(five), groups_of(one)
+    incremental, full = published_groups(five), published_groups(one)
     assert incremental == full
     # what they agree on is not trivial: stories of several documents, exact and near copies, the removed file gone
     assert max(map(len, full["stories"])) >= 5 and len(full["stories"]) < len(full["documents"])
