@@ -23,16 +23,16 @@ import argparse
 import json
 import os
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-import profile_memory  # noqa: F401 (first: it prepares the process as the newsflow command does)
+import profile_memory  # first: it prepares the process as the newsflow command does
 import psutil
 import synthetic_corpus
-from benchlib import BBC_NEWS, corpus_missing, published_groups
 from deltalake import DeltaTable
+
+from benchlib import BBC_NEWS, corpus_missing, published_groups
 
 from newsflow.stages import groups
 
@@ -147,15 +147,7 @@ def main() -> None:
     args = parser.parse_args()
     if corpus_missing(args.corpus):
         return
-    work = Path(tempfile.mkdtemp(prefix="bench-incremental-"))
-    os.environ.update(
-        PREFECT_HOME=str(work / "prefect"),
-        NEWSFLOW_GX_DIR=str(work / "gx"),
-        PREFECT_LOGGING_LEVEL="WARNING",
-        NEWSFLOW_NER_PROCESSES="1",
-        NEWSFLOW_LANGUAGE_WORKERS="1",
-    )
-    profile_memory.stub_models()
+    work = profile_memory.stubbed_process("bench-incremental-")
     memory = GroupsMemory()
     results = []
     for index, published in enumerate(args.published):
