@@ -102,3 +102,18 @@ def test_a_run_rewrites_only_the_files_holding_the_rows_it_changes_and_optimize_
     for table, frame in before.items():
         assert len(table_files(output, table)) <= 1
         assert read_table(output, table).sort(pl.first()).equals(frame), table
+
+
+def test_a_run_that_only_deletes_a_document_takes_it_out_of_the_index_and_its_story(tmp_path):
+    seeds = seed_texts()
+    source = write_articles(tmp_path / "source", {**seeds, "copy.txt": seeds[SEED_002]})
+    run_stages(source, tmp_path / "out", FIRST_RUN)
+    assert read_table(tmp_path / "out", "duplicates").height == 1
+    (source / SEED_002).unlink()
+    batch = run_stages(source, tmp_path / "out", FIRST_RUN + timedelta(hours=1))
+    assert batch.counts["files_removed"] == 1 and batch.counts["earlier_documents_compared"] == 5
+
+    run_stages(source, tmp_path / "once", FIRST_RUN)
+    assert published_groups(tmp_path / "out") == published_groups(tmp_path / "once")
+    assert doc_id_for(SEED_002) not in published_groups(tmp_path / "out")["index"]
+    assert read_table(tmp_path / "out", "duplicates").is_empty()  # the pair of the copy and the removed file is gone
