@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 
 from conftest import CORPORA, PROJECT_ROOT, read_table, run_stages, seed_texts, write_articles
 
@@ -117,3 +117,22 @@ def test_a_run_that_only_deletes_a_document_takes_it_out_of_the_index_and_its_st
     assert published_groups(tmp_path / "out") == published_groups(tmp_path / "once")
     assert doc_id_for(SEED_002) not in published_groups(tmp_path / "out")["index"]
     assert read_table(tmp_path / "out", "duplicates").is_empty()  # the pair of the copy and the removed file is gone
+
+
+def test_an_index_written_before_band_keys_and_story_groups_gets_them_and_groups_as_one_run(tmp_path):
+    seeds = seed_texts()
+    plain = re.sub(r"\d", "", seeds[SEED_004].lower())
+    first = {**seeds, "plain/a.txt": plain}
+    source = write_articles(tmp_path / "source", first)
+    run_stages(source, tmp_path / "out", FIRST_RUN)
+    index = read_table(tmp_path / "out", "signatures")
+    old = index.with_columns(bands=pl.lit(None, pl.List(pl.Int64)), story_group=pl.lit(None, pl.String))
+    write_deltalake(str(tmp_path / "out" / "signatures"), old.to_arrow(), mode="overwrite")
+
+    write_articles(source, {"plain/b.txt": plain + "\n\nthis story was updated."})  # found by band keys only
+    run_stages(source, tmp_path / "out", FIRST_RUN + timedelta(hours=1))
+    run_stages(source, tmp_path / "once", FIRST_RUN)
+    assert published_groups(tmp_path / "out") == published_groups(tmp_path / "once")
+    upgraded = read_table(tmp_path / "out", "signatures").sort("doc_id")
+    assert upgraded["story_group"].null_count() == 0
+    assert upgraded.filter(pl.col("doc_id") != doc_id_for("plain/b.txt"))["bands"].equals(index.sort("doc_id")["bands"])

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from newsflow.analysis.shingles import Shingles, earliest_of_components, jaccard, near_pairs, pairs_within_runs
+from newsflow.analysis.shingles import Shingles, band_keys, earliest_of_components, jaccard, near_pairs, pairs_within_runs
 from newsflow.analysis.stories import indexed_terms, story_edges, story_rows, term_vectors
 from newsflow.batch import Batch
 from newsflow.contracts import Contract, load_contract
@@ -75,13 +75,19 @@ def run(batch: Batch, settings: Settings) -> Batch:
     state = pl.concat([earlier, rows], how="diagonal_relaxed")
     in_run = state["doc_id"].is_in(rows["doc_id"].implode())
     parts = lambda: [*shingles.iter_slices(), *_shingle_parts(fresh)] if fresh is not None else shingles.iter_slices()
-    fields, pairs = group_fields(state, Shingles(state["doc_id"], parts), in_run.to_numpy(), settings)
+    sets = Shingles(state["doc_id"], parts)
+    # rows written before band keys were kept (the first run after an upgrade reads them all) get theirs
+    unbanded = (state["bands"].is_null() & state["text_sha256"].is_not_null()).to_numpy()
+    if unbanded.any():
+        keys = pl.Series([row for row in band_keys(sets.minhashes()).view(np.int64)], dtype=pl.List(pl.Int64))
+        state = state.with_columns(bands=pl.when(pl.Series(unbanded)).then(keys).otherwise(pl.col("bands")))
+    fields, pairs = group_fields(state, sets, in_run.to_numpy(), settings)
     regrouped = _changed(state, fields, DUPLICATE_FIELDS) & ~in_run
     moved = _changed(state, fields, ("story_id",)) & ~in_run
     updates = fields.drop("story_group").filter(in_run | regrouped | moved)
     signatures = state.with_columns(fields.drop("doc_id"))
     stories = story_rows(signatures.select("title", "first_seen_at", "doc_id", "story_id"))
-    written = signatures.filter(in_run | _changed(state, fields, (*GROUP_FIELDS, "story_group")))
+    written = signatures.filter(in_run | pl.Series(unbanded) | _changed(state, fields, (*GROUP_FIELDS, "story_group")))
     documents = batch.documents
     if documents is not None and not documents.is_empty():  # when the run is one batch, its documents get their fields now
         documents = documents.drop(GROUP_FIELDS, strict=False).join(updates, on="doc_id", how="left", maintain_order="left")
