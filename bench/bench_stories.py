@@ -41,7 +41,7 @@ def similarity_matrix(terms: list[list[str]]) -> np.ndarray:
 def story_of_each(terms: list[list[str]], threshold: float) -> np.ndarray:
     """The stage's grouping (without copies): the index of each document's story's first document."""
     keys = [f"{i:06d}" for i in range(len(terms))]
-    return earliest_of_components(np.arange(len(terms)), *stories.story_edges(vectors_of(terms), keys, threshold))
+    return earliest_of_components(np.arange(len(terms)), *stories.story_edges(vectors_of(terms), keys, threshold)[:2])
 
 
 def main(corpus: Path) -> None:

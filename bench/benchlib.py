@@ -6,6 +6,8 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+
 from newsflow.analysis.extraction.entities import NOT_NER_PIPES, load_model
 from newsflow.analysis.shingles import SHINGLE_WORDS, normalised_words
 from newsflow.batch import Batch
@@ -25,6 +27,28 @@ def corpus_missing(corpus: Path) -> bool:
         return False
     print(f"corpus not found at {corpus}: pass the folder of articles (see ../shared/corpora/bbc-news); skipped")
     return True
+
+
+def published_groups(output: Path) -> dict[str, object]:
+    """What must not depend on how a corpus arrived, from its published tables: which live documents share a story,
+    a text, a near-copy group; the stories; the pairs (with kind and similarity); the documents of the index."""
+    documents = pl.read_delta(str(output / "documents")).filter(~pl.col("is_deleted"))
+
+    def partition(column: str) -> set[frozenset[str]]:
+        keyed = documents.select("doc_id", group=pl.coalesce(column, "doc_id"))
+        return {frozenset(ids) for ids in keyed.group_by("group").agg("doc_id")["doc_id"].to_list()}
+
+    pairs = pl.read_delta(str(output / "duplicates")).select("doc_id", "other_doc_id", "kind", "similarity")
+    return {
+        "stories": {frozenset(ids) for ids in pl.read_delta(str(output / "stories"))["doc_ids"].to_list()},
+        "story_ids": partition("story_id"),
+        "exact": partition("exact_dup_of"),
+        "near": partition("near_dup_of"),
+        "pairs": {(frozenset((a, b)), kind, round(similarity, 12)) for a, b, kind, similarity in pairs.rows()},
+        "pair_rows": pairs.height,
+        "index": sorted(pl.read_delta(str(output / "signatures"))["doc_id"]),
+        "documents": sorted(documents["doc_id"]),
+    }
 
 
 def cleaned_batch(settings: Settings) -> Batch:

@@ -70,12 +70,9 @@ def stub_models() -> None:
     language.detect_documents = lambda documents, settings: [english(d) for d in documents]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("source", type=Path)
-    parser.add_argument("--batch-size", type=int)
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="newsflow-memory-"))
+def stubbed_process(prefix: str) -> Path:
+    """A temporary folder for Prefect's home and the GX project, set for this process, and the models stubbed."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     # No worker processes: the stubs are not importable by them (and the flow would start them at each batch's start).
     os.environ.update(
         PREFECT_HOME=str(work / "prefect"),
@@ -85,6 +82,15 @@ def main() -> None:
         NEWSFLOW_LANGUAGE_WORKERS="1",
     )
     stub_models()
+    return work
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", type=Path)
+    parser.add_argument("--batch-size", type=int)
+    args = parser.parse_args()
+    work = stubbed_process("newsflow-memory-")
     from newsflow import pipeline  # after PREFECT_HOME
 
     peaks = Peaks()

@@ -1,6 +1,7 @@
 """The newsflow command as a user runs it."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from conftest import SEEDS
 
+from newsflow import datasets
 from newsflow.cli import app
 
 NEWSFLOW = Path(sys.executable).with_name("newsflow")
@@ -64,6 +66,16 @@ def test_datasets_commands_describe_a_published_output(seeds_run):
     assert diff.exit_code == 0 and "added (5):" in diff.output and "removed (0): -" in diff.output
     vacuum = runner.invoke(app, ["datasets", "vacuum", "--keep", "1", "--output", output])
     assert vacuum.exit_code == 0 and "dry run: nothing deleted" in vacuum.output
+
+
+def test_datasets_optimize_says_what_it_compacted_and_leaves_a_table_of_one_file_alone(seeds_run, tmp_path):
+    output = tmp_path / "output"
+    shutil.copytree(seeds_run[0], output)
+    versions = datasets.list_tables(output).select("table", "version").rows()
+    optimized = CliRunner().invoke(app, ["datasets", "optimize", "--output", str(output)])
+    # the seeds' run wrote each table in one file: nothing to compact, no new version (tests/test_incremental.py compacts)
+    assert optimized.exit_code == 0 and "documents: 0 file(s) compacted into 0" in optimized.output
+    assert datasets.list_tables(output).select("table", "version").rows() == versions
 
 
 def test_datasets_errors_say_what_to_fix_without_a_traceback(seeds_run, tmp_path):

@@ -429,3 +429,22 @@ def test_a_person_named_in_a_photo_caption_is_not_who_the_next_pronoun_means(tmp
     batch = extract.run(*cleaned_batch(tmp_path))
     assert batch.paragraphs["kind"].to_list()[2] == headers.CAPTION
     assert batch.quotes.sort("char_start")["speaker"].to_list() == ["Tom Baker", "Tom Baker"]
+
+
+def test_an_exact_copy_gets_the_extraction_of_its_text_without_analysing_it_again(tmp_path, monkeypatch):
+    text = (SEEDS / "002_d27acffbcd5def62.txt").read_text(encoding="utf-8")
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    (tmp_path / "c.txt").write_text(text + "\n\nThis article was corrected.", encoding="utf-8")
+    batch, settings = cleaned_batch(tmp_path)
+    analysed = []
+    chunk = extract.extract_chunk
+    monkeypatch.setattr(extract, "extract_chunk", lambda model, articles: analysed.extend(a.doc_id for a in articles) or chunk(model, articles))
+    done = extract.run(batch, settings)
+
+    ids = dict(done.documents.select("source_uri", "doc_id").iter_rows())
+    assert len(analysed) == 2 and ids["c.txt"] in analysed and len({ids["a.txt"], ids["b.txt"]} & set(analysed)) == 1
+    for table in ("entities", "quotes", "quantities"):
+        rows = {uri: getattr(done, table).filter(pl.col("doc_id") == ids[uri]).drop("doc_id") for uri in ("a.txt", "b.txt")}
+        assert rows["a.txt"].height > 0 and rows["a.txt"].equals(rows["b.txt"]), table
+    assert done.documents.filter(pl.col("source_uri") != "c.txt")["title"].n_unique() == 1

@@ -9,7 +9,7 @@ import pytest
 from conftest import CORPORA, SEEDS, read_table, run_stages, seed_texts, updates_by_doc, write_articles
 
 from newsflow.analysis import stories
-from newsflow.analysis.stories import linked_groups, story_terms, term_vectors
+from newsflow.analysis.stories import linked_groups, story_terms, term_vectors, term_weight, weighted_terms
 from newsflow.sources.files import doc_id_for
 
 FIRST_RUN = datetime(2026, 3, 20, 8, 0, tzinfo=UTC)
@@ -99,20 +99,29 @@ def test_a_story_that_two_runs_split_is_the_story_of_one_run(tmp_path):
     assert [sorted(doc_ids) for doc_ids in read_table(tmp_path, "stories")["doc_ids"]] == [SEED_IDS]
 
 
-def test_the_most_frequent_terms_are_left_out_when_comparing_every_pair_would_cost_too_much(monkeypatch):
+def test_a_documents_term_weights_do_not_depend_on_the_other_documents():
     terms = [story_terms(text) for text in seed_texts().values()]
-    documents_with = {term: sum(term in doc for doc in terms) for term in set().union(*terms)}
-    # Every term of the five seeds is compared: they need far fewer comparisons than the budget allows.
-    every_term = term_vectors(pl.Series(terms))
-    assert (every_term.getnnz(axis=1) == [len(set(doc)) for doc in terms]).all()
 
-    # A term in n documents costs n**2 comparisons: a budget for the terms in one or two seeds leaves out the others.
-    in_one, in_two = (sum(n == k for n in documents_with.values()) for k in (1, 2))
-    monkeypatch.setattr(stories, "COMPARISONS_PER_DOCUMENT", (in_one + 4 * in_two) / len(terms))
+    def weights(documents):
+        vectors, vocabulary = weighted_terms(pl.Series(documents))
+        row = vectors[0]
+        return {vocabulary[column]: value for column, value in zip(row.indices, row.data)}
+
+    alone, among_others = weights(terms[:1]), weights(terms)
+    assert alone.keys() == among_others.keys() and all(alone[t] == pytest.approx(among_others[t]) for t in alone)
+    # a word as common as "the" weighs nothing; a name wordfreq never saw weighs most
+    assert term_weight("the") == 0 and term_weight("mr") < term_weight("putin") < term_weight("bakhmut")
+
+
+def test_similar_pairs_are_every_pair_at_the_threshold_though_the_common_terms_are_not_searched():
+    terms = [story_terms(text) for text in seed_texts().values()] * 2  # each seed twice: cosine 1
     vectors = term_vectors(pl.Series(terms))
-    assert (vectors.getnnz(axis=1) == [sum(documents_with[t] <= 2 for t in set(doc)) for doc in terms]).all()
-    assert vectors.nnz < every_term.nnz
-    assert np.allclose(np.sqrt(vectors.multiply(vectors).sum(axis=1)).A1, 1)  # the rows are unit length again
+    full = (vectors @ vectors.T).toarray()
+    for threshold in (0.3, 0.45, 0.6):
+        expected = {(i, j) for i, j in zip(*np.triu_indices(len(terms), 1)) if full[i, j] >= threshold}
+        firsts, seconds, similarity = stories.similar_pairs(vectors, threshold)
+        assert set(zip(firsts.tolist(), seconds.tolist())) == expected and np.allclose(similarity, full[firsts, seconds])
+        assert stories.indexed_part(vectors, threshold).nnz < vectors.nnz  # the commonest terms of each row are left out
 
 
 def test_a_group_too_large_to_cluster_at_once_is_split_at_a_stricter_similarity(monkeypatch):

@@ -90,6 +90,9 @@ class Batch:
     # Changes to documents published by earlier runs (a file was removed, a new article merged
     # two stories): frames of doc_id plus the columns they set; publish applies them in order.
     document_updates: tuple[pl.DataFrame, ...] = ()
+    # Per table, the keys whose earlier rows the run's rows replace, where they are not the run's documents
+    # (the groups stage: the signatures and stories it recomputed, the pairs of deleted documents).
+    replaced: dict[str, set[str]] = field(default_factory=dict)
     # SHA-256 of every source file's path and fingerprint: which input a release was made from.
     manifest_sha256: str = ""
     counts: Counter = field(default_factory=Counter)

@@ -277,6 +277,14 @@ def datasets_vacuum(
         Console().print("dry run: nothing deleted; add --apply to delete. Older releases and versions stop being readable.")
 
 
+@datasets_app.command("optimize")
+@_user_errors
+def datasets_optimize(output: DatasetsOutput = Path("output")) -> None:
+    """Compact the small files that runs changing a few rows leave into larger ones (rows and releases unchanged)."""
+    for table, (removed, added) in datasets.optimize(output).items():
+        Console().print(f"{table}: {removed} file(s) compacted into {added}")
+
+
 def _print_frame(frame: pl.DataFrame, title: str) -> None:
     table = Table(*frame.columns, title=title)
     for row in frame.iter_rows():

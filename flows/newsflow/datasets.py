@@ -13,6 +13,7 @@ from deltalake.exceptions import DeltaError
 
 from newsflow.contracts import TABLES, load_contract
 from newsflow.settings import Settings
+from newsflow.storage.delta_files import FILE_BYTES
 from newsflow.storage.lock import exclusive
 from newsflow.storage.tables import exists, read_published, table_path
 
@@ -139,6 +140,22 @@ def _content_by_key(frame: pl.DataFrame, key: str) -> dict[str, int]:
     """A hash of all rows of each key; two versions of a key differ when any of its rows differs."""
     hashed = frame.select(pl.col(key).cast(pl.String), row=pl.struct(pl.all()).hash())
     return dict(hashed.group_by(key).agg(pl.col("row").sort().hash()).iter_rows())
+
+
+def optimize(output_dir: Path = DEFAULT_OUTPUT) -> dict[str, tuple[int, int]]:
+    """Compact every table's small files into files of up to FILE_BYTES: runs that change a few rows leave them.
+
+    Returns, per table, how many files were removed and added. The rows do not change, and every release stays
+    readable (the old files go with `vacuum`). The output folder's lock is held, so no run publishes meanwhile.
+    """
+    settings = Settings()
+    with exclusive(output_dir, "newsflow datasets optimize", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"):
+        done = {}
+        for table in TABLES:
+            if exists(output_dir, table):
+                metrics = _open(table, output_dir).optimize.compact(target_size=FILE_BYTES)
+                done[table] = (metrics["numFilesRemoved"], metrics["numFilesAdded"])
+    return done
 
 
 def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, list[str]]:

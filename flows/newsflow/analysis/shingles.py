@@ -94,12 +94,7 @@ class Shingles:
         """The MinHash signature of every document, one row of MINHASH_PERMUTATIONS unsigned 32-bit values."""
         minhashes = np.zeros((self.rows_of.height, MINHASH_PERMUTATIONS), np.uint32)
         for rows, values, offsets in self._read():
-            for start in range(0, len(rows), MINHASH_ROWS):
-                bounds = offsets[start : start + MINHASH_ROWS + 1]
-                digests = RMinHash.digest_matrix_from_flat_token_hashes(
-                    values[bounds[0] : bounds[-1]], (bounds - bounds[0]).astype(np.uint64), MINHASH_PERMUTATIONS, MINHASH_SEED
-                )
-                minhashes[rows[start : start + MINHASH_ROWS]] = np.array(digests.to_rows(), np.uint32).reshape(-1, MINHASH_PERMUTATIONS)
+            minhashes[rows] = minhash_rows(values, offsets)
         return minhashes
 
     def of_rows(self, wanted: np.ndarray) -> dict[int, np.ndarray]:
@@ -113,6 +108,18 @@ class Shingles:
         return found
 
 
+def minhash_rows(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The MinHash signatures of documents whose shingles are values[offsets[k]:offsets[k + 1]], MINHASH_ROWS at a time."""
+    minhashes = np.zeros((len(offsets) - 1, MINHASH_PERMUTATIONS), np.uint32)
+    for start in range(0, len(offsets) - 1, MINHASH_ROWS):
+        bounds = offsets[start : start + MINHASH_ROWS + 1]
+        digests = RMinHash.digest_matrix_from_flat_token_hashes(
+            values[bounds[0] : bounds[-1]], (bounds - bounds[0]).astype(np.uint64), MINHASH_PERMUTATIONS, MINHASH_SEED
+        )
+        minhashes[start : start + len(bounds) - 1] = np.array(digests.to_rows(), np.uint32).reshape(-1, MINHASH_PERMUTATIONS)
+    return minhashes
+
+
 def jaccard(first: np.ndarray, second: np.ndarray) -> float:
     """The Jaccard similarity of two sorted arrays of distinct shingles."""
     if len(first) > len(second):
@@ -122,24 +129,33 @@ def jaccard(first: np.ndarray, second: np.ndarray) -> float:
     return shared / (len(first) + len(second) - shared)
 
 
-def candidate_pairs(minhashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (a < b) of `rows` whose MinHash signatures agree on every value of one LSH band.
-
-    The bands are hashed and sorted here: rensa's LSH index answers one sketch object at a time, and
-    building one per document costs more than the whole grouping on 100,000 documents.
-    """
+def band_keys(minhashes: np.ndarray) -> np.ndarray:
+    """Each signature's LSH_BANDS band keys (unsigned 64-bit): a band's values and its number, hashed. Two
+    documents share a key when their signatures agree on every value of one band (the groups stage keeps the
+    keys of every published document to find the candidates of a run's documents)."""
     per_band = MINHASH_PERMUTATIONS // LSH_BANDS
-    found = []  # pair a, b as a * count + b
-    for band in range(LSH_BANDS):
-        key = np.zeros(len(rows), np.uint64)
-        with np.errstate(over="ignore"):
-            for value in minhashes[rows, band * per_band : (band + 1) * per_band].T.astype(np.uint64):
+    keys = np.empty((len(minhashes), LSH_BANDS), np.uint64)
+    with np.errstate(over="ignore"):
+        for band in range(LSH_BANDS):
+            key = np.full(len(minhashes), band, np.uint64)
+            for value in minhashes[:, band * per_band : (band + 1) * per_band].T.astype(np.uint64):
                 key = _mix(key * _FOLD + value)
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        firsts, seconds = rows[pairs_within_runs(order, np.flatnonzero(np.diff(key, prepend=~key[:1])))]
-        found.append(np.minimum(firsts, seconds) * len(minhashes) + np.maximum(firsts, seconds))
-    found = np.concatenate(found)
+            keys[:, band] = key
+    return keys
+
+
+def candidate_pairs(minhashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (a < b) of `rows` whose MinHash signatures share a band key (band_keys).
+
+    The keys are sorted here: rensa's LSH index answers one sketch object at a time, and building one per
+    document costs more than the whole grouping on 100,000 documents.
+    """
+    keys = band_keys(minhashes[rows]).ravel()
+    owners = np.repeat(rows, LSH_BANDS)
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    firsts, seconds = owners[pairs_within_runs(order, np.flatnonzero(np.diff(keys, prepend=~keys[:1])))]
+    found = np.minimum(firsts, seconds) * len(minhashes) + np.maximum(firsts, seconds)
     found.sort()  # bands find the same pairs again (np.unique is slower here)
     distinct = np.ones(len(found), bool)
     distinct[1:] = found[1:] != found[:-1]

@@ -2,33 +2,36 @@
 
 Rewrites of one wire story share few phrases but the same names and numbers: people,
 places, organisations, figures. Each article is described by those terms (capitalised words
-that the article never writes in lower case, pairs of adjacent ones, and numbers), weighted
-by TF-IDF over every current document and compared by cosine similarity. Stories are
-average-linkage clusters cut at a threshold (a setting, calibrated in bench/bench_stories.py).
+that the article never writes in lower case, pairs of adjacent ones, and numbers), each weighted
+by how rare it is in the language (wordfreq's English frequencies; a weight that depends on the
+term alone, so an article's description, and its similarity to another, never changes as the
+corpus grows), and compared by cosine similarity. Stories are average-linkage clusters cut at a
+threshold (a setting, calibrated in bench/bench_stories.py).
 
 The duplicates stage takes each article's terms (story_terms) as it reads it; the groups stage
-clusters all current documents once per run with the functions here. Similar pairs come from a
-sparse product computed a block of rows at a time and thresholded at once, so no N x N matrix is
-ever held; clustering then runs inside each connected group of similar articles.
+clusters the documents with the functions here. Similar pairs come from a sparse product computed
+a block of rows at a time and thresholded at once, so no N x N matrix is ever held; clustering then
+runs inside each connected group of similar articles, so the stories of a group depend on its
+documents alone (the groups stage recomputes only the groups a run's documents join).
 """
 
 import re
+from functools import cache
 
 import numpy as np
 import polars as pl
 from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.sparse import coo_matrix, csc_matrix, csr_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
+from wordfreq import word_frequency
 
-# Document frequencies are smoothed as if the corpus also held this many articles without the term, so a
-# small corpus does not make every shared name look common (seeds alone vs. among 2,225 BBC articles).
-BACKGROUND_DOCUMENTS = 200
-# Pairs of articles compared through a shared term, per article. A term in df articles costs df**2 comparisons,
-# so the most frequent terms are left out until the total fits: bbc-news needs 2,500 per article (nothing is
-# left out); 100,000 articles made from it by copying each one 45 times with edits would need 133,000, and leave
-# out the 629 terms (of 237,195) found in over 791 articles (Mr, UK, Blair), which alone never make a story.
-COMPARISONS_PER_DOCUMENT = 5000
+# A term's weight is ln(COMMON / its frequency in English): a term as frequent as one word in a hundred ("the" is
+# 0.054, "mr" 0.00049) weighs nothing; a name wordfreq has never seen weighs as one of frequency RARE (1e-8, the end
+# of its lists). On bbc-news with the seeds (bench/bench_stories.py): COMMON 0.01 keeps the seeds one story up to a
+# threshold of 0.48 (0.001: 0.41; 0.0001: 0.26) while no seed-BBC pair passes 0.21.
+COMMON = 0.01
+RARE = 1e-8
 # Products of the similarity product computed at once (a block of rows): bounds its memory to about 50 MB.
 BLOCK_PRODUCTS = 4_000_000
 # Documents clustered at once: their dense similarities take MAX_GROUP**2 * 8 bytes (32 MB). The largest group
@@ -68,62 +71,94 @@ def story_terms(text: str) -> list[str]:
     return terms
 
 
+@cache
+def term_weight(term: str) -> float:
+    """How rare a story term is in English (see COMMON): 0 for the commonest words."""
+    return max(0.0, float(np.log(COMMON / max(word_frequency(term, "en"), RARE))))
+
+
+def weighted_terms(terms: pl.Series) -> tuple[csr_matrix, list[str]]:
+    """Each document's story terms weighted (1 + ln tf) x term_weight, as a row of unit length, and the term of each
+    column. Columns run from the commonest term to the rarest (ties by term), so each row's entries do too."""
+    lengths = terms.list.len().fill_null(0).to_numpy()
+    counted = (
+        pl.DataFrame({"doc": np.repeat(np.arange(len(terms), dtype=np.int64), lengths), "term": terms.explode(empty_as_null=False).drop_nulls()})
+        .group_by("doc", "term")
+        .agg(tf=pl.len())
+    )
+    vocabulary = pl.DataFrame({"term": counted["term"].unique()}).with_columns(
+        weight=pl.col("term").map_elements(term_weight, return_dtype=pl.Float64)
+    )
+    vocabulary = vocabulary.filter(pl.col("weight") > 0).sort("weight", "term").with_row_index("column")
+    entries = counted.join(vocabulary, on="term")
+    weights = (1 + np.log(entries["tf"].to_numpy())) * entries["weight"].to_numpy()
+    docs = entries["doc"].to_numpy()
+    norms = np.sqrt(np.bincount(docs, weights=weights**2, minlength=len(terms)))
+    vectors = csr_matrix((weights / norms[docs], (docs, entries["column"].to_numpy())), shape=(len(terms), vocabulary.height))
+    vectors.sort_indices()
+    return vectors, vocabulary["term"].to_list()
+
+
 def term_vectors(terms: pl.Series) -> csr_matrix:
-    """Each document's TF-IDF weighted story terms as a row of unit length, the too frequent terms left out.
+    """Each document's weighted story terms as a row of unit length (see weighted_terms)."""
+    return weighted_terms(terms)[0]
 
-    Terms are told apart by a 64-bit hash; only equal terms must meet, within one call.
+
+def indexed_part(vectors: csr_matrix, threshold: float) -> csr_matrix:
+    """The entries of each row but its commonest ones whose squared weights sum below threshold**2.
+
+    Two unit rows at cosine `threshold` or more share a term of either one's indexed part: what the rest of a
+    row can add is below its length, below `threshold` (prefix filtering, Bayardo et al. 2007). The common
+    terms, in many documents, are then left out of the search for pairs, and no similar pair is missed.
     """
-    count = len(terms)
-    hashes = terms.list.eval(pl.element().hash())
-    docs = np.repeat(np.arange(count, dtype=np.int32), hashes.list.len().fill_null(0).to_numpy())
-    hashes = hashes.explode(empty_as_null=False).drop_nulls().to_numpy()
-    order = np.argsort(hashes, kind="stable")  # by term, each term's documents in order
-    hashes, docs = hashes[order], docs[order]
-    del order
-    new_term = np.concatenate(([True], hashes[1:] != hashes[:-1])) if len(hashes) else np.zeros(0, bool)
-    del hashes
-    entries = np.flatnonzero(new_term | np.concatenate(([True], docs[1:] != docs[:-1])))  # a term's first time in a document
-    tf = np.diff(entries, append=len(docs))
-    docs, new_term = docs[entries], new_term[entries]
-    del entries
-    df = np.diff(np.flatnonzero(new_term), append=len(docs))
-    kept = np.repeat(df <= comparable_frequency(df, count), df)
-    weights = np.where(kept, (1 + np.log(tf)) * np.repeat(np.log((1 + count + BACKGROUND_DOCUMENTS) / (1 + df)), df), 0)
-    norms = np.sqrt(np.bincount(docs, weights=weights**2, minlength=count))
-    vectors = csc_matrix((weights / np.where(norms[docs] > 0, norms[docs], 1), docs, np.append(0, np.cumsum(df))), shape=(count, len(df)))
-    vectors.eliminate_zeros()
-    return vectors.tocsr()
+    squares = np.cumsum(vectors.data**2)
+    before_row = np.repeat(np.concatenate(([0.0], squares))[vectors.indptr[:-1]], np.diff(vectors.indptr))
+    # a little less is left out than the bound allows, for the rounding of the sums
+    indexed = csr_matrix((np.where(squares - before_row < threshold**2 - 1e-9, 0, vectors.data), vectors.indices.copy(), vectors.indptr.copy()), shape=vectors.shape)
+    indexed.eliminate_zeros()
+    return indexed
 
 
-def comparable_frequency(df: np.ndarray, count: int) -> int:
-    """The highest document frequency a term may have to be compared on (see COMPARISONS_PER_DOCUMENT)."""
-    frequencies, terms = np.unique(df, return_counts=True)
-    comparisons = np.cumsum(terms * frequencies.astype(np.float64) ** 2)
-    within = frequencies[comparisons <= COMPARISONS_PER_DOCUMENT * count]
-    return int(within[-1]) if len(within) else 0
+def indexed_terms(terms: pl.Series, threshold: float) -> list[str]:
+    """The terms of the documents' indexed parts (indexed_part): any document at cosine `threshold` or more from
+    one of them holds one of these terms."""
+    vectors, vocabulary = weighted_terms(terms)
+    return [vocabulary[column] for column in np.unique(indexed_part(vectors, threshold).indices)]
+
+
+def cosines(vectors: csr_matrix, others: csr_matrix, firsts: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    """The cosine of each pair (vectors[firsts[k]], others[seconds[k]]), computed a block of pairs at a time."""
+    step = max(1, BLOCK_PRODUCTS // max(1, int(vectors.getnnz(axis=1).max(initial=1))))
+    return np.concatenate(
+        [np.empty(0)]
+        + [np.asarray(vectors[firsts[i : i + step]].multiply(others[seconds[i : i + step]]).sum(axis=1)).ravel() for i in range(0, len(firsts), step)]
+    )
 
 
 def similar_pairs(vectors: csr_matrix, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index pairs (i < j) of documents whose cosine similarity is at or above `threshold`, and that similarity.
 
-    The product is computed a block of rows at a time, each block holding at most BLOCK_PRODUCTS products.
+    Candidates share a term of one's indexed part (indexed_part); the product is computed a block of rows at a
+    time, each block holding at most BLOCK_PRODUCTS products, and each candidate's cosine is then computed.
     """
-    firsts, seconds, similarities = [np.empty(0, np.int32)], [np.empty(0, np.int32)], [np.empty(0)]
+    found = [np.empty((3, 0))]
+    indexed = indexed_part(vectors, threshold)
     transposed = vectors.T.tocsr()
-    products = np.cumsum(vectors.astype(bool) @ np.diff(transposed.indptr))  # of the rows up to each one
+    products = np.cumsum(indexed.astype(bool) @ np.diff(transposed.indptr))  # of the rows up to each one
     start = 0
     while start < vectors.shape[0]:
         done = products[start - 1] if start else 0
         end = max(start + 1, np.searchsorted(products, done + BLOCK_PRODUCTS, "right"))
-        block = vectors[start:end] @ transposed
-        kept = np.flatnonzero(block.data >= threshold)
-        rows = (np.searchsorted(block.indptr, kept, "right") - 1 + start).astype(np.int32)
-        upper = block.indices[kept] > rows
-        firsts.append(rows[upper])
-        seconds.append(block.indices[kept][upper].astype(np.int32))
-        similarities.append(block.data[kept][upper])
+        block = (indexed[start:end] @ transposed).tocoo()
+        rows, columns = block.row.astype(np.int64) + start, block.col.astype(np.int64)
+        rows, columns = np.minimum(rows, columns)[rows != columns], np.maximum(rows, columns)[rows != columns]
+        similarity = cosines(vectors, vectors, rows, columns)
+        kept = similarity >= threshold
+        found.append(np.stack([rows[kept], columns[kept], similarity[kept]]))
         start = end
-    return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(similarities)
+    # a pair found from both of its rows is kept once
+    found = np.unique(np.concatenate(found, axis=1), axis=1)
+    return found[0].astype(np.int32), found[1].astype(np.int32), found[2]
 
 
 def linked_groups(count: int, pairs: tuple[np.ndarray, np.ndarray, np.ndarray], level: float) -> list[np.ndarray]:
@@ -145,8 +180,9 @@ def linked_groups(count: int, pairs: tuple[np.ndarray, np.ndarray, np.ndarray], 
     return groups
 
 
-def story_edges(vectors: csr_matrix, doc_ids: list[str], threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (first of its story, document) of documents in the same average-linkage cluster cut at `threshold`.
+def story_edges(vectors: csr_matrix, doc_ids: list[str], threshold: float) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Pairs (first of its story, document) of documents in the same average-linkage cluster cut at `threshold`,
+    and every similar pair (at or above `threshold`), which links the documents whose clusters depend on each other.
 
     Average linkage (a cluster joins another when their documents are, on average, at least
     `threshold` similar) keeps a chain of related articles (one campaign, day after day) from
@@ -155,7 +191,8 @@ def story_edges(vectors: csr_matrix, doc_ids: list[str], threshold: float) -> tu
     the result depends on the documents, not on the order they arrived in.
     """
     heads, members_of = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
-    for members in linked_groups(len(doc_ids), similar_pairs(vectors, threshold), threshold):
+    pairs = similar_pairs(vectors, threshold)
+    for members in linked_groups(len(doc_ids), pairs, threshold):
         members = np.array(sorted(members.tolist(), key=doc_ids.__getitem__))
         group = vectors[members]
         distances = np.clip(1 - (group @ group.T).toarray(), 0, None)
@@ -164,7 +201,7 @@ def story_edges(vectors: csr_matrix, doc_ids: list[str], threshold: float) -> tu
         _, first, cluster_of = np.unique(clusters, return_index=True, return_inverse=True)
         heads.append(members[first][cluster_of])
         members_of.append(members)
-    return np.concatenate(heads), np.concatenate(members_of)
+    return np.concatenate(heads), np.concatenate(members_of), pairs[:2]
 
 
 def story_rows(state: pl.DataFrame) -> pl.DataFrame:

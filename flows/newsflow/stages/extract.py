@@ -11,6 +11,7 @@ starting them (newsflow.runtime.workers: in a flow run, the same workers serve e
 """
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from functools import partial
 from itertools import chain
 
@@ -113,14 +114,26 @@ def start_workers(settings: Settings, articles: int) -> None:
 
 
 def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterator[Extraction]:
-    """The extraction of every article, in order; the model runs in worker processes when there are enough English articles."""
-    n_english = sum(a.is_english for a in articles)
+    """The extraction of every article, in order; the model runs in worker processes when there are enough English articles.
+
+    A text is analysed once: an article with the text, removed lines and language of an earlier one of the batch
+    (an exact copy) gets that one's extraction under its own doc_id.
+    """
+    first_of: dict[tuple, Article] = {}
+    distinct = [article for article in articles if first_of.setdefault(_analysed(article), article) is article]
+    n_english = sum(a.is_english for a in distinct)
     processes = ner_processes(settings, n_english)
-    chunks = list(_chunks(articles))
+    chunks = list(_chunks(distinct))
     if n_english:
         installed_package(settings.spacy_model)  # fail here, with the install command, rather than in every worker
     results = workers.map_in_order(partial(extract_chunk, settings.spacy_model), chunks, processes, "NEWSFLOW_NER_PROCESSES")
-    yield from (result for _, result in zip(track(articles, "extract"), chain.from_iterable(results)))
+    extracted = {result.doc_id: result for _, result in zip(track(distinct, "extract"), chain.from_iterable(results))}
+    yield from (replace(extracted[first_of[_analysed(article)].doc_id], doc_id=article.doc_id) for article in articles)
+
+
+def _analysed(article: Article) -> tuple:
+    """What an extraction depends on."""
+    return article.text, article.removed_lines, article.is_english
 
 
 def _chunks(articles: Sequence[Article]) -> Iterator[list[Article]]:

@@ -46,7 +46,7 @@ def publish_tables(batch: Batch, settings: Settings) -> dict[str, int]:
         for table in TABLES:
             if frames.get(table) is None:
                 continue
-            ids = replaced if table == "documents" else processed
+            ids = replaced if table == "documents" else batch.replaced.get(table, processed)
             version = write_table(table, frames[table], settings, metadata, ids)
             if version is not None:
                 written[table] = version

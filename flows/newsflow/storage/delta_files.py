@@ -19,7 +19,7 @@ from uuid import uuid4
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable
-from deltalake.transaction import AddAction
+from deltalake.transaction import AddAction, RemoveAction
 
 FILE_BYTES = 128 * 2**20  # a file is closed once this much is written
 GROUP_BYTES = 32 * 2**20  # Arrow data gathered for one row group, whatever the row count allows
@@ -28,10 +28,17 @@ MILLISECOND = timedelta(milliseconds=1)
 
 
 def commit_rows(
-    path: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch], mode: str, group_rows: int, commit: CommitProperties
+    path: str,
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    mode: str,
+    group_rows: int,
+    commit: CommitProperties,
+    removed: dict[str, int] | None = None,
 ) -> None:
-    """Write the batches as new files of the table at `path` and commit them in one version: appended, or
-    replacing every earlier file (mode "overwrite", which also sets the table's schema to `schema`)."""
+    """Write the batches as new files of the table at `path` and commit them in one version: appended (in place
+    of the `removed` files, path in the table: size, if any), or replacing every earlier file (mode "overwrite",
+    which also sets the table's schema to `schema`)."""
     folder = Path(path)
     actions: list[AddAction] = []
     try:
@@ -40,7 +47,9 @@ def commit_rows(
         for action in actions:  # written, but never to be committed
             (folder / action.path).unlink(missing_ok=True)
         raise
-    DeltaTable(path).create_write_transaction(actions, mode, schema, commit_properties=commit)
+    now = int(time.time() * 1000)
+    removals = [RemoveAction(name, True, now, size) for name, size in (removed or {}).items()]
+    DeltaTable(path).create_write_transaction([*actions, *removals], mode, schema, commit_properties=commit)
 
 
 def _write_files(folder: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows: int) -> Iterator[AddAction]:

@@ -58,8 +58,9 @@ def restore(output_dir: Path, versions: dict[str, int], metadata: dict[str, str]
         DeltaTable(str(table_path(output_dir, table))).restore(version, commit_properties=commit)
 
 
-# Commits that change no row: a vacuum's (datasets.vacuum) leave a table beyond its release, not interrupted.
-_MAINTENANCE = frozenset({"VACUUM START", "VACUUM END"})
+# Commits that change no row: a vacuum's or a compaction's (datasets.vacuum, datasets.optimize) leave a table
+# beyond its release, not interrupted.
+_MAINTENANCE = frozenset({"VACUUM START", "VACUUM END", "OPTIMIZE"})
 
 
 def _interrupted(output_dir: Path, table: str, version: int) -> bool:

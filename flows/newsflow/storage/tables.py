@@ -1,7 +1,8 @@
 """The Delta Lake tables under an output folder: where each lives, whether it exists, reading it, writing it.
 
 How a table is written comes from its contract (`write:` in schemas/<table>.yaml): replace (the rows
-of the documents a run processed replace their earlier rows), overwrite or append. Every frame is
+of the documents a run processed replace their earlier rows: only the files that hold such rows are
+rewritten, without them, in the commit that adds the new rows), overwrite or append. Every frame is
 checked against its contract first (contracts.conform).
 """
 
@@ -140,12 +141,13 @@ def write_table(
     path = str(table_path(settings.output_dir, table))
     mode = "overwrite" if settings.full_refresh and contract.write_mode == "replace" else contract.write_mode
     commit = CommitProperties(custom_metadata=metadata)
-    if mode == "replace" and _has_rows_of(path, contract, replaced_ids):
-        mode, rows = "overwrite", Rows(chain(_rows_not_of(path, contract, replaced_ids), rows.batches), rows.count)
-    elif mode != "overwrite" and not rows.count:  # appending nothing
+    files = _files_with_rows_of(path, contract, replaced_ids) if mode == "replace" else {}
+    if mode != "overwrite" and not rows.count and not files:  # appending nothing
         return None
-    # append, or replace where no earlier row is replaced, keeps the table's schema (ensure_tables gave it the contract's columns)
-    commit_rows(path, contract.arrow_schema, rows.batches, "overwrite" if mode == "overwrite" else "append", SLICE_ROWS, commit)
+    # the rows that stay in the files rewritten go first (append keeps the table's schema: ensure_tables gave it the contract's columns)
+    batches = chain(_rows_not_of(files, path, contract, replaced_ids), rows.batches) if files else rows.batches
+    removed = {name: size for name, (_, size) in files.items()}
+    commit_rows(path, contract.arrow_schema, batches, "overwrite" if mode == "overwrite" else "append", SLICE_ROWS, commit, removed)
     return DeltaTable(path).version()
 
 
@@ -162,12 +164,23 @@ def _any(expressions) -> ds.Expression:
     return result
 
 
-def _has_rows_of(path: str, contract: Contract, ids) -> bool:
-    return bool(ids) and published_files(path).count_rows(filter=_replaced_filter(contract, ids)) > 0
+def _files_with_rows_of(path: str, contract: Contract, ids) -> dict[str, tuple[str, int]]:
+    """The files of the table's latest version that hold rows of `ids`: their path in the table, URI and size."""
+    if not ids:
+        return {}
+    table = DeltaTable(path)
+    actions = pa.table(table.get_add_actions(flatten=True))
+    sizes = dict(zip(actions["path"].to_pylist(), actions["size_bytes"].to_pylist()))
+    schema, where, found = pa.schema(table.schema().to_arrow()), _replaced_filter(contract, ids), {}
+    for uri in table.file_uris():
+        name = next(name for name in sizes if uri.endswith("/" + name))
+        if ds.dataset(uri, schema=schema, format="parquet").count_rows(filter=where):
+            found[name] = (uri, sizes[name])
+    return found
 
 
-def _rows_not_of(path: str, contract: Contract, ids) -> Iterator[pa.RecordBatch]:
-    """The table's rows that stay, streamed batch by batch and brought to the current contract."""
-    batches = read_batches(published_files(path), where=~_replaced_filter(contract, ids))  # the files of the version before the write
+def _rows_not_of(files: dict[str, tuple[str, int]], path: str, contract: Contract, ids) -> Iterator[pa.RecordBatch]:
+    """The rows of `files` that stay, streamed batch by batch and brought to the current contract."""
+    dataset = ds.dataset([uri for uri, _ in files.values()], schema=pa.schema(DeltaTable(path).schema().to_arrow()), format="parquet")
+    batches = read_batches(dataset, where=~_replaced_filter(contract, ids))
     return chain.from_iterable(conform(contract.table, pa.Table.from_batches([b]), contract).to_batches() for b in batches)
-
