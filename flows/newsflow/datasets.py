@@ -13,6 +13,7 @@ from deltalake.exceptions import DeltaError
 
 from newsflow.contracts import TABLES, load_contract
 from newsflow.settings import Settings
+from newsflow.storage import stores
 from newsflow.storage.lock import exclusive
 from newsflow.storage.tables import exists, read_published, table_path
 
@@ -162,7 +163,7 @@ def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -
                 options = dict(retention_hours=0, enforce_retention_duration=False, keep_versions=sorted(versions))
                 # deltalake lists a removed file again at every vacuum (its tombstone stays in the log)
                 folder = table_path(output_dir, table)
-                removed[table] = [name for name in delta.vacuum(dry_run=True, **options) if (folder / name).exists()]
+                removed[table] = [name for name in delta.vacuum(dry_run=True, **options) if stores.exists(stores.join(folder, name))]
                 if removed[table] and not dry_run:
                     delta.vacuum(dry_run=False, **options)
     return removed
