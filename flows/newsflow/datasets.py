@@ -151,7 +151,8 @@ def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -
     if keep < 1:
         raise ValueError("keep at least 1 release")
     settings = Settings()
-    with exclusive(output_dir, "newsflow datasets vacuum", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"):
+    wait = (settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds)
+    with exclusive(output_dir, "newsflow datasets vacuum", *wait):
         kept = [dict(r) for r in releases(output_dir)["table_versions"].tail(keep).to_list()] or [{}]
         removed = {}
         for table in TABLES:

@@ -146,7 +146,9 @@ def news_pipeline(
     )
     check_object_stores({"source": settings.source_dir, "output": settings.output_dir})
     with (
-        exclusive(settings.output_dir, f"flow run {flow_run.id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"),
+        exclusive(
+            settings.output_dir, f"flow run {flow_run.id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds
+        ),
         progress.listening(artifacts.ProgressArtifact()),
     ):
         started_at = utc_now()  # once the lock is held: runs start, and release, in the order they publish

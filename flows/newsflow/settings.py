@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     lock_wait_seconds: float = Field(
         600, ge=0, description="How long a run waits for another run publishing into the same output folder."
     )
+    lock_lease_seconds: float = Field(
+        60,
+        gt=0,
+        description="On an object store: a run's lock object not renewed for this long is a killed run's, and taken over "
+        "(its holder renews it every quarter of this).",
+    )
     language_codes_file: Path = Field(
         PACKAGE_DIR / "rules" / "iso_639_1.yaml", description="ISO 639-1 codes that lang may hold besides und."
     )

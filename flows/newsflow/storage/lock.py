@@ -2,7 +2,7 @@
 
 In a folder the lock is a file held with flock. On an object store (s3://...) it is an object created only if
 there is none (a conditional put, If-None-Match), which its holder renews (If-Match its last version) while it
-holds it and deletes when done; a lock object not renewed for LEASE_SECONDS is a killed run's, and is taken over.
+holds it and deletes when done; a lock object not renewed for a lease (settings.lock_lease_seconds) is a killed run's, and is taken over.
 """
 
 import fcntl
@@ -21,7 +21,7 @@ from newsflow.storage.stores import Location, is_remote, join
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".newsflow.lock"
-# A holder renews its lock object every LEASE_SECONDS / 4; the store's clock judges the age.
+# A holder renews its lock object every lease / 4 (settings.lock_lease_seconds); the store's clock judges the age.
 LEASE_SECONDS = 60.0
 
 
@@ -30,14 +30,16 @@ class LockTimeout(RuntimeError):
 
 
 @contextmanager
-def exclusive(folder: Location, holder: str, wait_seconds: float | None = None, setting: str = "") -> Iterator[None]:
+def exclusive(
+    folder: Location, holder: str, wait_seconds: float | None = None, setting: str = "", lease_seconds: float = LEASE_SECONDS
+) -> Iterator[None]:
     """Hold the folder's lock (a file in it, created with the folder; or a lock object under a store's prefix)
     while the block runs.
 
     Waits for another holder: without limit when wait_seconds is None, else at most that long, then raises
     LockTimeout naming the holder and `setting`, the variable that sets the wait.
     """
-    lock = _ObjectLock(folder) if is_remote(folder) else _FileLock(folder)
+    lock = _ObjectLock(folder, lease_seconds) if is_remote(folder) else _FileLock(folder)
     host = f" on {socket.gethostname()}" if is_remote(folder) else ""  # a store's lock may be held from another machine
     with lock:
         deadline = None if wait_seconds is None else time.monotonic() + wait_seconds
@@ -89,10 +91,10 @@ class _FileLock:
 
 
 class _ObjectLock:
-    def __init__(self, prefix: str):
+    def __init__(self, prefix: str, lease_seconds: float):
         from obstore.store import from_url
 
-        self.store, self.key = from_url(str(prefix)), LOCK_FILE
+        self.store, self.key, self.lease = from_url(str(prefix)), LOCK_FILE, lease_seconds
         self.uri = join(prefix, LOCK_FILE)
 
     def __enter__(self):
@@ -113,13 +115,13 @@ class _ObjectLock:
                 other, meta = found.bytes().to_bytes().decode(errors="replace"), found.meta
             except NotFoundError:  # released meanwhile
                 return "another process"
-            if (datetime.now(UTC) - meta["last_modified"]).total_seconds() < LEASE_SECONDS:
+            if (datetime.now(UTC) - meta["last_modified"]).total_seconds() < self.lease:
                 return other
             try:  # not renewed: its holder was killed; only one of those who find it so replaces it
                 self.e_tag = obstore.put(self.store, self.key, holder.encode(), mode={"e_tag": meta["e_tag"]})["e_tag"]
             except (PreconditionError, NotFoundError):
                 return other
-            log.warning("took over the lock %s, which %s left %.0f s ago", self.uri, other, LEASE_SECONDS)
+            log.warning("took over the lock %s, which %s stopped renewing over %.0f s ago", self.uri, other, self.lease)
         self.holder, self.stop = holder, threading.Event()
         self.renewer = threading.Thread(target=self._renew, name="renew lock", daemon=True)
         self.renewer.start()
@@ -128,7 +130,7 @@ class _ObjectLock:
     def _renew(self) -> None:
         import obstore
 
-        while not self.stop.wait(LEASE_SECONDS / 4):
+        while not self.stop.wait(self.lease / 4):
             try:
                 self.e_tag = obstore.put(self.store, self.key, self.holder.encode(), mode={"e_tag": self.e_tag})["e_tag"]
             except Exception as error:  # lost (taken over after a pause longer than the lease) or the store is down

@@ -128,7 +128,8 @@ def check_object_store(place: str, role: str) -> None:
     bucket = rest.split("/", 1)[0]
     store = from_url(
         f"{scheme}://{bucket}",
-        client_options={"timeout": CHECK_TIMEOUT, "connect_timeout": CHECK_TIMEOUT},
+        # client options given replace the environment's: AWS_ALLOW_HTTP is passed on
+        client_options={"timeout": CHECK_TIMEOUT, "connect_timeout": CHECK_TIMEOUT, "allow_http": os.environ.get("AWS_ALLOW_HTTP", "false")},
         retry_config={"max_retries": 1, "retry_timeout": CHECK_TIMEOUT, "backoff": {"init_backoff": timedelta(milliseconds=100)}},
     )
     try:
