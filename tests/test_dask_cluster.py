@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_dask import TABLES, published
 
 from conftest import SEEDS, upload
-from test_dask import TABLES, published
 
 DASK = Path(sys.executable).with_name("dask")
 

@@ -9,7 +9,7 @@ from test_dask import TABLES, published
 from test_versioning import RUN_AND_DIE_IN_PUBLISH, PipelineProcess
 from typer.testing import CliRunner
 
-from conftest import SEEDS, upload
+from conftest import SEEDS, moto_server, upload
 
 from newsflow import datasets
 from newsflow.cli import app
@@ -84,16 +84,26 @@ def test_two_runs_started_together_on_s3_end_like_two_runs_in_a_row(s3_source, t
     assert datasets.list_tables(output).filter(pl.col("table") == "documents")["version"].to_list() == [1]
 
 
+@pytest.fixture(scope="module")
+def refusing_endpoint():
+    """A second server that checks credentials (moto's IAM knows none, so it refuses every key)."""
+    server, endpoint = moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0")
+    yield endpoint
+    server.terminate()
+    server.wait()
+
+
 @pytest.mark.parametrize(
-    "place, environment, message",
+    "place, endpoint, message",
     [
-        ("s3://missing-bucket/out", {}, "bucket missing-bucket does not exist"),
-        ("s3://news/out", {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}, "http://127.0.0.1:9 does not answer"),
+        ("s3://missing-bucket/out", None, "bucket missing-bucket does not exist"),
+        ("s3://news/out", "http://127.0.0.1:9", "http://127.0.0.1:9 does not answer"),
+        ("s3://news/out", "refusing", "the credentials were refused"),
     ],
 )
-def test_a_store_that_cannot_be_used_stops_the_run_in_one_line_before_any_work(s3_server, place, environment, message, monkeypatch):
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
+def test_a_store_that_cannot_be_used_stops_the_run_in_one_line_before_any_work(s3_server, place, endpoint, message, request, monkeypatch):
+    if endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", request.getfixturevalue("refusing_endpoint") if endpoint == "refusing" else endpoint)
     with pytest.raises(ValueError, match=message) as refused:
         check_object_store(place, "--output")
     assert "\n" not in str(refused.value)
