@@ -1,7 +1,11 @@
 """Sources and outputs on object storage: the same runs, releases and recovery against a real S3-compatible server
 (moto's server mode, started by the s3_server fixture)."""
 
+import os
 import signal
+import socket
+import threading
+import time
 
 import polars as pl
 import pytest
@@ -13,6 +17,8 @@ from conftest import SEEDS, moto_server, upload
 
 from newsflow import datasets
 from newsflow.cli import app
+from newsflow.storage import stores
+from newsflow.storage.lock import LockTimeout, exclusive
 from newsflow.storage.stores import check_object_store, filesystem
 
 
@@ -97,20 +103,44 @@ def refusing_endpoint():
 
 
 @pytest.mark.parametrize(
-    "place, endpoint, message",
+    "role, place, endpoint, message",
     [
-        ("s3://missing-bucket/out", None, "bucket missing-bucket does not exist"),
-        ("s3://news/out", "http://127.0.0.1:9", "http://127.0.0.1:9 does not answer"),
-        ("s3://news/out", "refusing", "the credentials were refused"),
+        ("output", "s3://missing-bucket/out", None, "bucket missing-bucket does not exist"),
+        ("output", "s3://news/out", "http://127.0.0.1:9", "http://127.0.0.1:9 does not answer"),
+        ("output", "s3://news/out", "refusing", "the credentials were refused"),
+        ("source", "s3://news/no-such-prefix", None, "there is nothing under this prefix"),
     ],
 )
-def test_a_store_that_cannot_be_used_stops_the_run_in_one_line_before_any_work(s3_server, place, endpoint, message, request, monkeypatch):
+def test_a_store_that_cannot_be_used_stops_the_run_in_one_line_before_any_work(
+    s3_server, role, place, endpoint, message, request, monkeypatch, tmp_path
+):
     if endpoint:
         monkeypatch.setenv("AWS_ENDPOINT_URL", request.getfixturevalue("refusing_endpoint") if endpoint == "refusing" else endpoint)
     with pytest.raises(ValueError, match=message) as refused:
-        check_object_store(place, "--output")
+        check_object_store(place, role, must_hold_objects=role == "source")
     assert "\n" not in str(refused.value)
-    result = CliRunner().invoke(app, ["run", "--source", str(SEEDS), "--output", place])
+    other = {"source": ["--output", str(tmp_path / "out")], "output": ["--source", str(SEEDS)]}[role]
+    result = CliRunner().invoke(app, ["run", f"--{role}", place, *other])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
     monkeypatch.undo()
-    assert not filesystem("s3://news/out")[0].get_file_info("news/out").type.name == "Directory"  # nothing written
+    assert not stores.exists("s3://news/out") and not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_lock_object_renewed_by_its_holder_is_waited_for_and_gone_once_released(s3_server):
+    prefix, released = "s3://news/locks", threading.Event()
+
+    def hold_lock():  # a lease of 0.8 s, renewed every 0.2 s: held for 3 s, it never looks abandoned
+        with exclusive(prefix, "run run-1", 0, "NEWSFLOW_LOCK_WAIT_SECONDS", lease_seconds=0.8):
+            released.wait(3)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    time.sleep(0.5)
+    with pytest.raises(LockTimeout, match=rf"locked by run run-1 \(pid {os.getpid()} on {socket.gethostname()}\)"):
+        with exclusive(prefix, "run run-2", 2, "NEWSFLOW_LOCK_WAIT_SECONDS", lease_seconds=0.8):
+            pass
+    released.set()
+    holder.join()
+    with exclusive(prefix, "run run-3", 0.5, lease_seconds=0.8):
+        assert stores.exists(f"{prefix}/.newsflow.lock")
+    assert not stores.exists(f"{prefix}/.newsflow.lock")

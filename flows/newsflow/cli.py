@@ -81,7 +81,7 @@ def run(
     settings = parameters.run_settings(**given)
     try:
         parameters.existing_folder(settings.source_dir)
-        check_object_stores({"--source": settings.source_dir, "--output": settings.output_dir})
+        check_object_stores(settings.source_dir, settings.output_dir)
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from None

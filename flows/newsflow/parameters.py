@@ -14,7 +14,7 @@ from newsflow.storage.stores import is_remote
 
 
 def existing_folder(path: Location) -> Location:
-    if not is_remote(path) and not path.is_dir():  # a store's prefix is checked by storage.stores.check_object_store
+    if not is_remote(path) and not path.is_dir():  # a store's prefix is checked by storage.stores.check_object_stores
         raise ValueError(
             f"source folder {path} does not exist or is not a folder (relative paths start in {Path.cwd()}); "
             "pass a folder of article files"

@@ -144,7 +144,7 @@ def news_pipeline(
     settings = parameters.run_settings(
         source=source, output=output, full_refresh=full_refresh, batch_size=batch_size, allow_mass_delete=allow_mass_delete
     )
-    check_object_stores({"source": settings.source_dir, "output": settings.output_dir})
+    check_object_stores(settings.source_dir, settings.output_dir)
     with (
         exclusive(
             settings.output_dir, f"flow run {flow_run.id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds

@@ -110,17 +110,17 @@ def open_output(place: Location):
 CHECK_TIMEOUT = timedelta(seconds=10)
 
 
-def check_object_stores(places: dict[str, Location]) -> None:
-    """check_object_store for each location (by its option) that is on a store."""
-    for role, place in places.items():
+def check_object_stores(source: Location, output: Location) -> None:
+    """check_object_store for the source and the output, where they are on a store; the source must hold objects."""
+    for place, role in ((source, "source"), (output, "output")):
         if is_remote(place):
-            check_object_store(str(place), role)
+            check_object_store(str(place), role, must_hold_objects=role == "source")
 
 
-def check_object_store(place: str, role: str) -> None:
+def check_object_store(place: str, role: str, must_hold_objects: bool = False) -> None:
     """Stop before any work when a store's location cannot be used: its bucket is missing, the credentials are
-    refused or the endpoint does not answer. Raises ValueError with one line saying which and what to do;
-    `role` names the option (--source, --output)."""
+    refused, the endpoint does not answer (or, with must_hold_objects, nothing is under the prefix). Raises
+    ValueError with one line saying which and what to do; `role` names the location (source, output)."""
     import obstore
     from obstore.store import from_url
 
@@ -133,12 +133,12 @@ def check_object_store(place: str, role: str) -> None:
         retry_config={"max_retries": 1, "retry_timeout": CHECK_TIMEOUT, "backoff": {"init_backoff": timedelta(milliseconds=100)}},
     )
     try:
-        next(iter(obstore.list(store, prefix=rest.split("/", 1)[1] if "/" in rest else None, chunk_size=1)), None)
+        found = next(iter(obstore.list(store, prefix=rest.split("/", 1)[1] if "/" in rest else None, chunk_size=1)), [])
     except Exception as error:  # obstore's errors name the store's answer; one line of it says what to fix
         text = str(error)
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or f"the {scheme} endpoint"
         if "NoSuchBucket" in text or "404" in text:
-            problem = f"bucket {bucket} does not exist at {endpoint}; create it, or correct {role}"
+            problem = f"bucket {bucket} does not exist at {endpoint}; create it, or correct the {role} location"
         elif any(code in text for code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "401")):
             problem = f"the credentials were refused by {endpoint} for bucket {bucket}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         elif any(word in text.lower() for word in ("connect", "timed out", "dns", "error sending request")):
@@ -146,3 +146,5 @@ def check_object_store(place: str, role: str) -> None:
         else:
             problem = text.splitlines()[0]
         raise ValueError(f"{role} {place}: {problem}; nothing was read or written") from None
+    if must_hold_objects and not found:
+        raise ValueError(f"{role} {place}: there is nothing under this prefix; check the bucket and the prefix")
