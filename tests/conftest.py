@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -101,3 +102,67 @@ def write_articles(folder: Path, articles: dict[str, str | bytes]) -> Path:
 
 def seed_texts() -> dict[str, str]:
     return {path.name: path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))}
+
+
+def moto_server(**variables: str):
+    """moto's S3-compatible server in its own process on a free port of 127.0.0.1 (`variables` set its behaviour);
+    returns the process and its endpoint, once it answers."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    server = subprocess.Popen(command, env={**os.environ, **variables}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+            return server, endpoint
+        except OSError:  # not listening yet
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError(f"moto's server did not start on {endpoint}")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto_server) with a bucket `news`; the AWS_* variables that point every client
+    at it are set for the session (and the processes it starts). Yields the endpoint's URL."""
+    import boto3
+
+    server, endpoint = moto_server()
+    variables = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="news")
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def upload(folder: Path, uri: str) -> str:
+    """Copy a folder's files under a store's prefix; returns the prefix's URI."""
+    import pyarrow.fs as pafs
+
+    from newsflow.storage.stores import filesystem
+
+    fs, path = filesystem(uri)
+    pafs.copy_files(str(folder), path, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=fs)
+    return uri

@@ -18,7 +18,7 @@ class Captured(Exception):
 def distinctive(name: str, field, tmp_path: Path):
     """A valid value of the setting that is not its default."""
     default = field.get_default(call_default_factory=True)
-    if field.annotation is Path:
+    if field.annotation in (Path, Path | str):  # a folder, or a folder or a store's URI
         return tmp_path / name
     if field.annotation is bool:
         return not default

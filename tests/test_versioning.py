@@ -91,7 +91,6 @@ def test_full_refresh_rebuilds_every_table_from_the_source(tmp_path, prefect_ser
 RUN_AND_DIE_IN_PUBLISH = textwrap.dedent(
     """
     import os, signal, sys
-    from pathlib import Path
     from newsflow.stages import publish
     real_write = publish.write_table
     def write_then_die(table, *args, **kwargs):
@@ -101,7 +100,7 @@ RUN_AND_DIE_IN_PUBLISH = textwrap.dedent(
         return version
     publish.write_table = write_then_die
     from newsflow.pipeline import news_pipeline
-    news_pipeline(source=Path(sys.argv[1]), output=Path(sys.argv[2]))
+    news_pipeline(source=sys.argv[1], output=sys.argv[2])
     """
 )
 

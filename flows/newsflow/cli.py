@@ -21,6 +21,7 @@ from newsflow import datasets, parameters
 from newsflow.contracts import TABLES
 from newsflow.runs import RunRecord
 from newsflow.runtime import progress, workers
+from newsflow.storage.stores import check_object_stores
 from newsflow.storage.tables import table_path
 
 app = typer.Typer(
@@ -37,8 +38,9 @@ def main() -> None:
     """Turn raw news articles into clean, validated, versioned Delta Lake datasets."""
 
 
-SourceOption = Annotated[Path | None, typer.Option("--source", help=parameters.SOURCE.description, show_default=False)]
-OutputOption = Annotated[Path | None, typer.Option("--output", help=parameters.OUTPUT.description, show_default=False)]
+# Strings, not Paths: a Path folds s3://bucket into s3:/bucket (Settings turns a folder's name into a Path).
+SourceOption = Annotated[str | None, typer.Option("--source", help=parameters.SOURCE.description, show_default=False)]
+OutputOption = Annotated[str | None, typer.Option("--output", help=parameters.OUTPUT.description, show_default=False)]
 FullRefreshOption = Annotated[
     bool | None, typer.Option("--full-refresh/--incremental", help=parameters.FULL_REFRESH.description, show_default=False)
 ]
@@ -79,6 +81,7 @@ def run(
     settings = parameters.run_settings(**given)
     try:
         parameters.existing_folder(settings.source_dir)
+        check_object_stores(settings.source_dir, settings.output_dir)
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
@@ -201,7 +204,7 @@ datasets_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(datasets_app, name="datasets")
-DatasetsOutput = Annotated[Path, typer.Option("--output", help="Folder holding the tables.")]
+DatasetsOutput = Annotated[str, typer.Option("--output", help="Folder (or s3://bucket/prefix) holding the tables.")]
 TableArgument = Annotated[str, typer.Argument(help=f"One of: {', '.join(TABLES)}.")]
 
 
@@ -226,14 +229,14 @@ def _user_errors(command):
 
 @datasets_app.command("list")
 @_user_errors
-def datasets_list(output: DatasetsOutput = Path("output")) -> None:
+def datasets_list(output: DatasetsOutput = "output") -> None:
     """Every table with its latest version, rows, and the run that last changed it."""
     _print_frame(datasets.list_tables(output), f"tables in {output}")
 
 
 @datasets_app.command("releases")
 @_user_errors
-def datasets_releases(output: DatasetsOutput = Path("output")) -> None:
+def datasets_releases(output: DatasetsOutput = "output") -> None:
     """Completed runs and the version of every table each released (pin one with datasets.load(release=...))."""
     releases = datasets.releases(output).with_columns(
         pl.col("table_versions").map_elements(lambda v: ", ".join(f"{t}={n}" for t, n in v.items()), return_dtype=pl.String)
@@ -243,7 +246,7 @@ def datasets_releases(output: DatasetsOutput = Path("output")) -> None:
 
 @datasets_app.command("history")
 @_user_errors
-def datasets_history(table: TableArgument, output: DatasetsOutput = Path("output")) -> None:
+def datasets_history(table: TableArgument, output: DatasetsOutput = "output") -> None:
     """One line per version of TABLE: when, which operation and run, rows added and removed."""
     _print_frame(datasets.history(table, output), f"history of {table}")
 
@@ -254,7 +257,7 @@ def datasets_diff(
     table: TableArgument,
     from_version: Annotated[int, typer.Argument(help="The older version.")],
     to_version: Annotated[int, typer.Argument(help="The newer version.")],
-    output: DatasetsOutput = Path("output"),
+    output: DatasetsOutput = "output",
 ) -> None:
     """Keys (doc_id, story_id, ...) that TABLE gained, lost and changed from one version to another."""
     for change, keys in datasets.diff(table, from_version, to_version, output).items():
@@ -266,7 +269,7 @@ def datasets_diff(
 def datasets_vacuum(
     keep: Annotated[int, typer.Option("--keep", min=1, help="How many of the latest releases stay readable.")],
     apply: Annotated[bool, typer.Option("--apply", help="Delete the files; without it, only list what would go.")] = False,
-    output: DatasetsOutput = Path("output"),
+    output: DatasetsOutput = "output",
 ) -> None:
     """Delete data files that only releases older than the last KEEP need (a dry run unless --apply)."""
     files = datasets.vacuum(keep, dry_run=not apply, output_dir=output)

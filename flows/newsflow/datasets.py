@@ -13,6 +13,7 @@ from deltalake.exceptions import DeltaError
 
 from newsflow.contracts import TABLES, load_contract
 from newsflow.settings import Settings
+from newsflow.storage import stores
 from newsflow.storage.delta_files import FILE_BYTES
 from newsflow.storage.lock import exclusive
 from newsflow.storage.tables import exists, read_published, table_path
@@ -167,7 +168,8 @@ def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -
     if keep < 1:
         raise ValueError("keep at least 1 release")
     settings = Settings()
-    with exclusive(output_dir, "newsflow datasets vacuum", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"):
+    wait = (settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds)
+    with exclusive(output_dir, "newsflow datasets vacuum", *wait):
         kept = [dict(r) for r in releases(output_dir)["table_versions"].tail(keep).to_list()] or [{}]
         removed = {}
         for table in TABLES:
@@ -179,7 +181,7 @@ def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -
                 options = dict(retention_hours=0, enforce_retention_duration=False, keep_versions=sorted(versions))
                 # deltalake lists a removed file again at every vacuum (its tombstone stays in the log)
                 folder = table_path(output_dir, table)
-                removed[table] = [name for name in delta.vacuum(dry_run=True, **options) if (folder / name).exists()]
+                removed[table] = [name for name in delta.vacuum(dry_run=True, **options) if stores.exists(stores.join(folder, name))]
                 if removed[table] and not dry_run:
                     delta.vacuum(dry_run=False, **options)
     return removed

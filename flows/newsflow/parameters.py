@@ -9,11 +9,12 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from newsflow.settings import Settings
+from newsflow.settings import Location, Settings
+from newsflow.storage.stores import is_remote
 
 
-def existing_folder(path: Path) -> Path:
-    if not path.is_dir():
+def existing_folder(path: Location) -> Location:
+    if not is_remote(path) and not path.is_dir():  # a store's prefix is checked by storage.stores.check_object_stores
         raise ValueError(
             f"source folder {path} does not exist or is not a folder (relative paths start in {Path.cwd()}); "
             "pass a folder of article files"
@@ -37,7 +38,7 @@ def run_settings(**given) -> Settings:
     return Settings(**{_SETTING_OF.get(name, name): value for name, value in given.items() if value is not None})
 
 
-SourceFolder = Annotated[Path, AfterValidator(existing_folder)]
+SourceFolder = Annotated[Location, AfterValidator(existing_folder)]
 BatchSize = Annotated[int, Field(gt=0)]
 
 SOURCE = _setting("source_dir")

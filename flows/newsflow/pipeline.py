@@ -10,7 +10,6 @@ in the runs table whatever its outcome, and leaves artifacts for the Prefect UI.
 """
 
 import time
-from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
@@ -24,10 +23,11 @@ from newsflow.quality import gx
 from newsflow.quality.summary import ValidationFailed
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.runtime import progress, workers
-from newsflow.settings import Settings
+from newsflow.settings import Location, Settings
 from newsflow.stages import clean, extract, groups, ingest, language, plan, publish, signatures, validate
 from newsflow.storage import releases, staging
 from newsflow.storage.lock import exclusive
+from newsflow.storage.stores import check_object_stores
 
 
 def transient_io_error(task, task_run, state) -> bool:
@@ -135,7 +135,7 @@ def process_batches(run: Batch, settings: Settings) -> Batch:
 @flow(name="news-pipeline", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def news_pipeline(
     source: parameters.SourceFolder | None = parameters.SOURCE,
-    output: Path | None = parameters.OUTPUT,
+    output: Location | None = parameters.OUTPUT,
     full_refresh: bool | None = parameters.FULL_REFRESH,
     batch_size: parameters.BatchSize | None = parameters.BATCH_SIZE,
     allow_mass_delete: bool | None = parameters.ALLOW_MASS_DELETE,
@@ -144,8 +144,11 @@ def news_pipeline(
     settings = parameters.run_settings(
         source=source, output=output, full_refresh=full_refresh, batch_size=batch_size, allow_mass_delete=allow_mass_delete
     )
+    check_object_stores(settings.source_dir, settings.output_dir)
     with (
-        exclusive(settings.output_dir, f"flow run {flow_run.id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"),
+        exclusive(
+            settings.output_dir, f"flow run {flow_run.id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds
+        ),
         progress.listening(artifacts.ProgressArtifact()),
     ):
         started_at = utc_now()  # once the lock is held: runs start, and release, in the order they publish

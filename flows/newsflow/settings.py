@@ -6,9 +6,15 @@ Every value can be set from the environment with the `NEWSFLOW_` prefix
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from newsflow.storage.stores import location
+
+# A folder, or a prefix of an object store given by its URI (s3://bucket/prefix: newsflow.storage.stores).
+Location = Annotated[Path | str, BeforeValidator(location)]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -17,9 +23,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", frozen=True)
 
-    source_dir: Path = Field(
+    source_dir: Location = Field(
         Path("seeds"),
-        description="Folder of article files, read recursively: text (*.txt), HTML pages (*.html, *.htm, also gzipped), "
+        description="Folder (or s3://bucket/prefix) of article files, read recursively: text (*.txt), HTML pages (*.html, *.htm, also gzipped), "
         "records (*.jsonl, *.jsonl.gz, *.parquet) and WARC crawls (*.warc, *.warc.gz).",
     )
     record_fields: Path = Field(
@@ -28,8 +34,9 @@ class Settings(BaseSettings):
         "(text, title, url, authors, published_at, declared_lang, site_name: a field name or a list, the first "
         "present wins); the parts it leaves out are read from the fields of news-please, Fundus and CC-NEWS exports.",
     )
-    output_dir: Path = Field(
-        Path("output"), description="Folder for the Delta Lake tables, one sub-folder per table (created if missing)."
+    output_dir: Location = Field(
+        Path("output"),
+        description="Folder (or s3://bucket/prefix) for the Delta Lake tables, one sub-folder per table (created if missing).",
     )
     contracts_dir: Path = Field(PROJECT_ROOT / "schemas", description="Table contracts: columns and expectations.")
     boilerplate_rules: Path = Field(
@@ -57,6 +64,12 @@ class Settings(BaseSettings):
     )
     lock_wait_seconds: float = Field(
         600, ge=0, description="How long a run waits for another run publishing into the same output folder."
+    )
+    lock_lease_seconds: float = Field(
+        60,
+        gt=0,
+        description="On an object store: a run's lock object not renewed for this long is a killed run's, and taken over "
+        "(its holder renews it every quarter of this).",
     )
     language_codes_file: Path = Field(
         PACKAGE_DIR / "rules" / "iso_639_1.yaml", description="ISO 639-1 codes that lang may hold besides und."

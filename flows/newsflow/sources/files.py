@@ -17,6 +17,7 @@ import charset_normalizer
 
 from newsflow import quarantine
 from newsflow.batch import Source
+from newsflow.storage import stores
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _FALLBACK_ENCODINGS = ("cp1252", "latin-1")
@@ -70,9 +71,11 @@ class Listing:
     unreadable_folders: list[Path]
 
 
-def find_files(source_dir: Path, accepts: Callable[[str], bool]) -> Listing:
+def find_files(source_dir: stores.Location, accepts: Callable[[str], bool]) -> Listing:
     """Every file under source_dir whose name `accepts`, recursively (broken symlinks included, linked folders
-    not followed), and the sub-folders that could not be read."""
+    not followed), and the sub-folders that could not be read. On a store: every object under the prefix, as URIs."""
+    if stores.is_remote(source_dir):
+        return Listing([uri for uri in stores.files_under(source_dir) if accepts(stores.name(uri))], [])
     if not source_dir.is_dir():
         raise FileNotFoundError(f"source folder {source_dir} does not exist or is not a folder; pass --source DIR")
     files, unreadable = [], []
@@ -86,6 +89,8 @@ def find_files(source_dir: Path, accepts: Callable[[str], bool]) -> Listing:
 def source_uri_for(path: Path, source_dir: Path) -> str:
     """A file's name relative to the source folder, with forward slashes; bytes of a name that are not valid
     UTF-8 are shown escaped (\\xe9), so the name can be stored and printed (see valid_name)."""
+    if stores.is_remote(path):  # an object's key is UTF-8
+        return path.removeprefix(f"{source_dir}/")
     relative = os.fsencode(path.relative_to(source_dir).as_posix())
     return relative.decode("utf-8", errors="backslashreplace")
 
@@ -106,7 +111,10 @@ def doc_id_for(source_uri: str) -> str:
 
 def check_location(path: Path, source_dir: Path) -> None:
     """Refuse a file that may not be read where it is: a broken link, a file that resolves outside the source
-    folder (a symbolic link out of it: its content never reaches a table), a name that is not UTF-8."""
+    folder (a symbolic link out of it: its content never reaches a table), a name that is not UTF-8. An object
+    store has none of these."""
+    if stores.is_remote(path):
+        return
     if path.is_symlink() and not path.exists():
         raise Refused("broken_symlink", "its target does not exist")
     if not path.resolve().is_relative_to(Path(source_dir).resolve()):
@@ -119,21 +127,26 @@ def read_file(path: Path, source_dir: Path, max_file_bytes: int) -> bytes:
     """The bytes of one file, or Refused saying why they cannot be read (see check_location)."""
     check_location(path, source_dir)
     try:
-        info = path.stat()
+        size = stores.file_size(path) if stores.is_remote(path) else _regular_file_size(path)
     except OSError as error:
-        raise Refused("unreadable", error.strerror or type(error).__name__) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise Refused("not_a_file", stat.filemode(info.st_mode))
-    if info.st_size > max_file_bytes:
-        raise Refused("too_large", f"{info.st_size} bytes, limit {max_file_bytes}")
+        raise Refused("unreadable", error.strerror or str(error) or type(error).__name__) from None
+    if size > max_file_bytes:
+        raise Refused("too_large", f"{size} bytes, limit {max_file_bytes}")
     try:
-        with path.open("rb") as handle:
+        with stores.open_input(path) as handle:
             data = handle.read(max_file_bytes + 1)
     except OSError as error:
         raise Refused("unreadable", error.strerror or type(error).__name__) from None
     if len(data) > max_file_bytes:  # grew after stat, or a special file that reports size 0
         raise Refused("too_large", f"more than {max_file_bytes} bytes")
     return data
+
+
+def _regular_file_size(path: Path) -> int:
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        raise Refused("not_a_file", stat.filemode(info.st_mode))
+    return info.st_size
 
 
 def decode_text(data: bytes) -> tuple[str, str, int]:

@@ -5,6 +5,7 @@ or refusal: a text file or an HTML page is one document, a JSON Lines, Parquet o
 extracting articles); `read` is what ingest needs (the articles of the chosen documents).
 """
 
+import contextlib
 import gzip
 import hashlib
 import zlib
@@ -15,6 +16,7 @@ from newsflow.batch import Source
 from newsflow.settings import Settings
 from newsflow.sources import html, records, warc
 from newsflow.sources.files import Listing, Refused, check_location, decode_text, examine, find_files, read_file
+from newsflow.storage import stores
 
 TXT, HTML, JSONL, PARQUET, WARC = "txt", "html", "jsonl", "parquet", "warc"
 SUFFIXES = {
@@ -34,8 +36,8 @@ _GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 Entry = tuple[str, str, dict | Refused | None]
 
 
-def source_format(path: Path) -> str | None:
-    name = path.name.lower()
+def source_format(path: "Path | str") -> str | None:
+    name = stores.name(path).lower()
     return next((fmt for suffix, fmt in SUFFIXES.items() if name.endswith(suffix)), None)
 
 
@@ -84,7 +86,7 @@ def _entries(path: Path, source_uri: str, settings: Settings, counts: dict[str, 
 def _html_file(path: Path, source_uri: str, settings: Settings, extract: bool) -> Entry:
     try:
         data = read_file(path, settings.source_dir, settings.max_file_bytes)
-        if path.name.lower().endswith(".gz"):
+        if str(path).lower().endswith(".gz"):
             data = _gunzip(data, settings.max_file_bytes)
     except Refused as refused:
         return source_uri, f"{refused.code}: {refused.detail}", refused
@@ -121,11 +123,11 @@ def _page_article(data: bytes, url: str | None, settings: Settings) -> dict | Re
 
 def _jsonl_entries(path, source_uri, settings, counts, wanted) -> Iterator[Entry]:
     mapping = records.field_mapping(settings.record_fields)
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    gzipped = str(path).lower().endswith(".gz")
     last_line = max((int(uri.rsplit("#L", 1)[1]) for uri in wanted if "#L" in uri), default=0) if wanted else None
     place = "its first line"
     try:
-        with opener(path, "rb") as stream:
+        with stores.open_input(path) as raw, gzip.open(raw) if gzipped else contextlib.nullcontext(raw) as stream:
             for record in records.json_lines(stream, settings.max_file_bytes):
                 place = f"line {record.place[1:]}"
                 yield _record_entry(record, source_uri, mapping, wanted)
@@ -171,7 +173,7 @@ def _warc_entries(path, source_uri, settings, counts, wanted) -> Iterator[Entry]
         return uri, response.sha256, found
 
     try:
-        with path.open("rb") as stream:
+        with stores.open_input(path) as stream:
             if wanted is None:
                 yield from map(entry, warc.responses(stream, False, settings.max_file_bytes, counts))
                 return

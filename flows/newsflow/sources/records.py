@@ -16,6 +16,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
+from newsflow.storage import stores
+
 DEFAULT_FIELDS = Path(__file__).resolve().parents[1] / "rules" / "record_fields.yaml"
 PARQUET_ROWS_PER_READ = 1_000
 
@@ -72,7 +74,7 @@ def json_lines(stream: Iterable[bytes], max_record_bytes: int) -> Iterator[Recor
 
 def parquet_rows(path: Path, mapping: dict[str, list[str]]) -> Iterator[Record]:
     """The rows of a Parquet file, PARQUET_ROWS_PER_READ at a time, with only the columns the mapping names."""
-    parquet = pq.ParquetFile(path)
+    parquet = pq.ParquetFile(stores.open_input(path))
     wanted = {name for fields in mapping.values() for name in fields}
     columns = [name for name in parquet.schema_arrow.names if name in wanted]
     number = 0

@@ -6,7 +6,6 @@ record with a reason that says what to do. Nothing stops the run.
 """
 
 from itertools import groupby
-from pathlib import Path
 
 import polars as pl
 
@@ -15,6 +14,7 @@ from newsflow.runtime.progress import track
 from newsflow.settings import Settings
 from newsflow.sources import formats
 from newsflow.sources.files import Refused
+from newsflow.storage import stores
 
 _ARTICLE_SCHEMA = {
     "source_uri": pl.String,
@@ -46,7 +46,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
     articles, quarantined = [], []
     # A file's documents are listed together by the plan: each file is read once.
     for path, in_file in groupby(track(batch.sources, "ingest"), key=lambda source: source.path):
-        for source, fingerprint, outcome in formats.read(Path(path), list(in_file), settings):
+        for source, fingerprint, outcome in formats.read(stores.location(path), list(in_file), settings):
             if isinstance(outcome, Refused):
                 quarantined.append(outcome.record(source, fingerprint))
             else:

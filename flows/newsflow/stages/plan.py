@@ -27,7 +27,7 @@ class MassDeletion(RuntimeError):
 def run(batch: Batch, settings: Settings) -> Batch:
     """Choose the run's sources: the new and changed files. Quarantine what cannot be read, skip the
     unchanged, and mark the documents of removed files deleted. Every file is read to hash it; none is kept."""
-    source_dir = Path(settings.source_dir)
+    source_dir = settings.source_dir
     listing = formats.find_source_files(source_dir)
     previous, live = ({}, {}) if settings.full_refresh else previous_state(settings.output_dir)
     sources, manifest, unchanged, skipped = [], {}, set(), {}

@@ -13,13 +13,14 @@ import math
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from uuid import uuid4
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable
 from deltalake.transaction import AddAction, RemoveAction
+
+from newsflow.storage.stores import Location, filesystem, join, open_output, remove_file
 
 FILE_BYTES = 128 * 2**20  # a file is closed once this much is written
 GROUP_BYTES = 32 * 2**20  # Arrow data gathered for one row group, whatever the row count allows
@@ -28,7 +29,7 @@ MILLISECOND = timedelta(milliseconds=1)
 
 
 def commit_rows(
-    path: str,
+    path: Location,
     schema: pa.Schema,
     batches: Iterable[pa.RecordBatch],
     mode: str,
@@ -39,35 +40,35 @@ def commit_rows(
     """Write the batches as new files of the table at `path` and commit them in one version: appended (in place
     of the `removed` files, path in the table: size, if any), or replacing every earlier file (mode "overwrite",
     which also sets the table's schema to `schema`)."""
-    folder = Path(path)
     actions: list[AddAction] = []
     try:
-        actions.extend(_write_files(folder, schema, batches, group_rows))
+        actions.extend(_write_files(path, schema, batches, group_rows))
     except BaseException:
         for action in actions:  # written, but never to be committed
-            (folder / action.path).unlink(missing_ok=True)
+            remove_file(join(path, action.path))
         raise
     now = int(time.time() * 1000)
     removals = [RemoveAction(name, True, now, size) for name, size in (removed or {}).items()]
-    DeltaTable(path).create_write_transaction([*actions, *removals], mode, schema, commit_properties=commit)
+    DeltaTable(str(path)).create_write_transaction([*actions, *removals], mode, schema, commit_properties=commit)
 
 
-def _write_files(folder: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows: int) -> Iterator[AddAction]:
+def _write_files(folder: Location, schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows: int) -> Iterator[AddAction]:
     """Zstd Parquet files of up to about FILE_BYTES, in row groups of up to `group_rows` rows and GROUP_BYTES; each
     file's add action once it is complete. A file that fails half-way is removed."""
     groups = _row_groups(schema, batches, group_rows)
     for group in groups:
         name = f"part-{uuid4()}.zstd.parquet"
         try:
-            with pa.OSFile(str(folder / name), "wb") as sink, pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+            with open_output(join(folder, name)) as sink, pq.ParquetWriter(sink, schema, compression="zstd") as writer:
                 writer.write_table(group, row_group_size=group_rows)
                 while sink.tell() < FILE_BYTES and (group := next(groups, None)) is not None:
                     writer.write_table(group, row_group_size=group_rows)
         except BaseException:
-            (folder / name).unlink(missing_ok=True)
+            remove_file(join(folder, name))
             raise
-        stats = file_stats(pq.read_metadata(folder / name), schema)
-        yield AddAction(name, (folder / name).stat().st_size, {}, int(time.time() * 1000), True, stats)
+        fs, file = filesystem(join(folder, name))
+        stats = file_stats(pq.read_metadata(file, filesystem=fs), schema)
+        yield AddAction(name, fs.get_file_info(file).size, {}, int(time.time() * 1000), True, stats)
 
 
 def _row_groups(schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows: int) -> Iterator[pa.Table]:

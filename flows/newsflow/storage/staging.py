@@ -5,9 +5,7 @@ the groups stage reads the signature parts back, publish streams the tables into
 and the folder is removed once the run is recorded (or by the next run, after a crash).
 """
 
-import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -15,6 +13,7 @@ import pyarrow.parquet as pq
 from newsflow.batch import Batch
 from newsflow.contracts import conform, load_contract
 from newsflow.settings import Settings
+from newsflow.storage.stores import Location, filesystem, is_dir, join, remove_tree
 
 STAGING = "_staging"
 
@@ -36,18 +35,19 @@ def park_batch(batch: Batch, settings: Settings) -> Batch:
     for table, part in [(table, table) for table in STAGED_TABLES] + [("signatures", NEW_SIGNATURES)]:
         frame = getattr(batch, table)
         if frame is not None:
-            (folder / part).mkdir(parents=True, exist_ok=True)
+            fs, path = filesystem(join(folder, part))
+            fs.create_dir(path)
             contract = load_contract(settings.contracts_dir, table)
-            pq.write_table(conform(table, frame, contract), folder / part / f"part-{batch.index:06d}.parquet")
+            pq.write_table(conform(table, frame, contract), f"{path}/part-{batch.index:06d}.parquet", filesystem=fs)
     staged = batch.documents.height if batch.documents is not None else 0
     return replace(batch.updated(counts={"documents_staged": staged}), signatures=None, **dict.fromkeys(STAGED_TABLES))
 
 
 def staged_signatures(batch: Batch, settings: Settings) -> Batch:
     """The run with the signature rows its batches staged, in batch.signatures (None when no batch had documents)."""
-    folder = staging_dir(settings.output_dir, batch.run_id) / NEW_SIGNATURES
+    folder = join(staging_dir(settings.output_dir, batch.run_id), NEW_SIGNATURES)
     schema = load_contract(settings.contracts_dir, "signatures").arrow_schema
-    return replace(batch, signatures=ds.dataset(folder, format="parquet", schema=schema) if folder.is_dir() else None)
+    return replace(batch, signatures=_parts(folder, schema) if is_dir(folder) else None)
 
 
 def staged(batch: Batch, settings: Settings) -> Batch:
@@ -56,18 +56,23 @@ def staged(batch: Batch, settings: Settings) -> Batch:
     return replace(
         batch,
         **{
-            table: ds.dataset(folder / table, format="parquet", schema=load_contract(settings.contracts_dir, table).arrow_schema)
+            table: _parts(join(folder, table), load_contract(settings.contracts_dir, table).arrow_schema)
             for table in STAGED_TABLES
-            if (folder / table).is_dir()
+            if is_dir(join(folder, table))
         },
     )
 
 
-def staging_dir(output_dir: Path, run_id: str) -> Path:
-    return Path(output_dir) / STAGING / run_id
+def _parts(folder: Location, schema) -> ds.Dataset:
+    fs, path = filesystem(folder)
+    return ds.dataset(path, filesystem=fs, format="parquet", schema=schema)
 
 
-def discard_staging(output_dir: Path) -> None:
+def staging_dir(output_dir: Location, run_id: str) -> Location:
+    return join(output_dir, STAGING, run_id)
+
+
+def discard_staging(output_dir: Location) -> None:
     """Remove what runs staged (a run's own parts once published, or a killed run's leftovers)."""
-    shutil.rmtree(Path(output_dir) / STAGING, ignore_errors=True)
+    remove_tree(join(output_dir, STAGING))
 

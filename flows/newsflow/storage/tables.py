@@ -10,7 +10,6 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
@@ -22,6 +21,7 @@ from deltalake import CommitProperties, DeltaTable, Field, write_deltalake
 from newsflow.contracts import TABLES, Contract, conform, load_contract
 from newsflow.settings import Settings
 from newsflow.storage.delta_files import commit_rows
+from newsflow.storage.stores import Location, filesystem, join
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +39,19 @@ READ_BUFFER_BYTES = 2**20
 SLICE_ROWS = 20_000
 
 
-def table_path(output_dir: Path, table: str) -> Path:
+def table_path(output_dir: Location, table: str) -> Location:
     if table not in TABLES:
         raise KeyError(f"unknown table {table!r}; the tables are {', '.join(TABLES)}")
-    return Path(output_dir) / table
+    return join(output_dir, table)
 
 
 
-def exists(output_dir: Path, table: str) -> bool:
+def exists(output_dir: Location, table: str) -> bool:
     """Whether the table has been created under output_dir (every run creates them all, empty, at version 0)."""
     return DeltaTable.is_deltatable(str(table_path(output_dir, table)))
 
 
-def current_versions(output_dir: Path) -> dict[str, int]:
+def current_versions(output_dir: Location) -> dict[str, int]:
     """The latest version of every table that exists under output_dir."""
     return {table: DeltaTable(str(table_path(output_dir, table))).version() for table in TABLES if exists(output_dir, table)}
 
@@ -91,16 +91,17 @@ def read_batches(dataset: ds.Dataset, columns: list[str] | None = None, where: d
                 yield from (rows.filter(where) if where is not None else rows).to_batches()
 
 
-def published_files(path: Path | str) -> ds.Dataset:
+def published_files(path: Location) -> ds.Dataset:
     """The Parquet files of a table's latest version, read by pyarrow alone: they stay readable while the
     table is overwritten (the Delta writer cannot read its own table from inside a write), and newsflow
     tables use no deletion vectors or column mapping."""
     table = DeltaTable(str(path))
-    return ds.dataset(table.file_uris(), schema=pa.schema(table.schema().to_arrow()), format="parquet")
+    files = [filesystem(uri)[1] for uri in table.file_uris()]
+    return ds.dataset(files, filesystem=filesystem(path)[0], schema=pa.schema(table.schema().to_arrow()), format="parquet")
 
 
 def read_published(
-    output_dir: Path, table: str, columns: list[str] | None = None, where: pl.Expr | None = None
+    output_dir: Location, table: str, columns: list[str] | None = None, where: pl.Expr | None = None
 ) -> pl.DataFrame | None:
     """The latest published version of a table (only `columns` and the rows `where` holds, if given), or None
     before its first run. The rows are filtered as they are read, so the rows left out never take memory."""
