@@ -175,13 +175,18 @@ def _files_with_rows_of(path: str, contract: Contract, ids) -> dict[str, tuple[s
     schema, where, found = pa.schema(table.schema().to_arrow()), _replaced_filter(contract, ids), {}
     for uri in table.file_uris():
         name = next(name for name in sizes if uri.endswith("/" + name))
-        if ds.dataset(uri, schema=schema, format="parquet").count_rows(filter=where):
+        if _parquet([uri], schema).count_rows(filter=where):
             found[name] = (uri, sizes[name])
     return found
 
 
 def _rows_not_of(files: dict[str, tuple[str, int]], path: str, contract: Contract, ids) -> Iterator[pa.RecordBatch]:
     """The rows of `files` that stay, streamed batch by batch and brought to the current contract."""
-    dataset = ds.dataset([uri for uri, _ in files.values()], schema=pa.schema(DeltaTable(path).schema().to_arrow()), format="parquet")
+    dataset = _parquet([uri for uri, _ in files.values()], pa.schema(DeltaTable(path).schema().to_arrow()))
     batches = read_batches(dataset, where=~_replaced_filter(contract, ids))
     return chain.from_iterable(conform(contract.table, pa.Table.from_batches([b]), contract).to_batches() for b in batches)
+
+
+def _parquet(uris: list[str], schema: pa.Schema) -> ds.Dataset:
+    """The Parquet files at `uris` (a table's file URIs, local or on one store) as one dataset."""
+    return ds.dataset([filesystem(uri)[1] for uri in uris], schema=schema, format="parquet", filesystem=filesystem(uris[0])[0])
