@@ -31,6 +31,34 @@ def test_missing_source_folder_is_refused_clearly(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def bad_folders(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    """Wrong --source and --output values a user may type, each with the start of the line the command prints."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "unread").mkdir()
+    (tmp_path / "unread" / "notes.pdf").write_bytes(b"%PDF-1.4")
+    (tmp_path / "a-file").write_text("not a folder")
+    seeds, out = ["--source", str(SEEDS)], ["--output", str(tmp_path / "out")]
+    return {
+        "empty source": (["--source", str(tmp_path / "empty"), *out], f"source folder {tmp_path / 'empty'} holds no article file"),
+        "only unread files": (["--source", str(tmp_path / "unread"), *out], f"source folder {tmp_path / 'unread'} holds no article file"),
+        "output is a file": ([*seeds, "--output", str(tmp_path / "a-file")], f"output {tmp_path / 'a-file'} is a file, not a folder"),
+        "output under a file": (
+            [*seeds, "--output", str(tmp_path / "a-file" / "out")],
+            f"output folder {tmp_path / 'a-file' / 'out'} cannot be created or written (Not a directory)",
+        ),
+    }
+
+
+def test_a_bad_output_or_an_unreadable_source_is_one_line_before_the_server_starts(tmp_path):
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "COLUMNS": "400"}
+    for case, (args, message) in bad_folders(tmp_path).items():
+        result = subprocess.run([str(NEWSFLOW), "run", *args], capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 2, case
+        assert result.stdout == "" and result.stderr.splitlines() == [result.stderr.strip()], case  # one line, no server
+        assert result.stderr.startswith(f"error: {message}") and "; pass " in result.stderr, case
+    assert not (tmp_path / "out").exists()
+
+
 def test_run_over_the_seeds_prints_a_summary_and_no_traceback(tmp_path):
     """A user's run: the real command in its own process, with its own temporary Prefect server."""
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "COLUMNS": "120"}

@@ -77,8 +77,9 @@ def run(
     """
     given = dict(source=source, output=output, full_refresh=full_refresh, batch_size=batch_size, allow_mass_delete=allow_mass_delete)
     settings = parameters.run_settings(**given)
-    try:
-        parameters.existing_folder(settings.source_dir)
+    try:  # before the server starts: a wrong folder is the user's to fix, in one line
+        parameters.readable_source(settings.source_dir)
+        parameters.writable_output(settings.output_dir)
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from None

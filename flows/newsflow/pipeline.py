@@ -10,7 +10,6 @@ in the runs table whatever its outcome, and leaves artifacts for the Prefect UI.
 """
 
 import time
-from pathlib import Path
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
@@ -135,7 +134,7 @@ def process_batches(run: Batch, settings: Settings) -> Batch:
 @flow(name="news-pipeline", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def news_pipeline(
     source: parameters.SourceFolder | None = parameters.SOURCE,
-    output: Path | None = parameters.OUTPUT,
+    output: parameters.OutputFolder | None = parameters.OUTPUT,
     full_refresh: bool | None = parameters.FULL_REFRESH,
     batch_size: parameters.BatchSize | None = parameters.BATCH_SIZE,
     allow_mass_delete: bool | None = parameters.ALLOW_MASS_DELETE,
