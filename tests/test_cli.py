@@ -88,10 +88,13 @@ def test_datasets_commands_describe_a_published_output(seeds_run):
     assert listed.exit_code == 0 and "│ documents  │ 1       │ 5    │" in listed.output
     history = runner.invoke(app, ["datasets", "history", "documents", "--output", output], env={"COLUMNS": "200"})
     assert history.exit_code == 0 and seeds_run[1].run_id in history.output
+    version_1 = next(line for line in history.output.splitlines() if line.startswith("│ 1 "))
+    assert version_1.replace(" ", "").endswith("│5│0│")  # rows added, rows removed
     diff = runner.invoke(app, ["datasets", "diff", "documents", "0", "1", "--output", output])
     assert diff.exit_code == 0 and "added (5):" in diff.output and "removed (0): -" in diff.output
     vacuum = runner.invoke(app, ["datasets", "vacuum", "--keep", "1", "--output", output])
     assert vacuum.exit_code == 0 and "dry run: nothing deleted" in vacuum.output
+    assert "validation results: would delete 0 file(s)" in vacuum.output  # the one run's results are kept
 
 
 def test_datasets_errors_say_what_to_fix_without_a_traceback(seeds_run, tmp_path):

@@ -267,7 +267,8 @@ def datasets_vacuum(
     apply: Annotated[bool, typer.Option("--apply", help="Delete the files; without it, only list what would go.")] = False,
     output: DatasetsOutput = Path("output"),
 ) -> None:
-    """Delete data files that only releases older than the last KEEP need (a dry run unless --apply)."""
+    """Delete data files that only releases older than the last KEEP need, and the GX validation results and Data Docs
+    pages of older runs (a dry run unless --apply)."""
     files = datasets.vacuum(keep, dry_run=not apply, output_dir=output)
     verb = "deleted" if apply else "would delete"
     for table, paths in files.items():

@@ -7,6 +7,7 @@ Great Expectations takes seconds to import, so it is imported here, inside the f
 import html
 import json
 import os
+import shutil
 import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, timedelta
@@ -239,3 +240,22 @@ def data_docs_index(project: Project) -> str:
     [site] = project.context.get_docs_sites_urls(only_if_exists=False)
     return str(Path(unquote(urlparse(site["site_url"]).path)))
 
+
+def prune_validation_results(settings: Settings, run_ids: set[str], dry_run: bool = True) -> list[str]:
+    """The files of the validation results of `run_ids` and of their Data Docs pages, deleted unless `dry_run`;
+    the index is then rebuilt without them. Results of other runs (another output folder's) stay."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    with exclusive(Path(settings.gx_dir), "newsflow datasets vacuum"):
+        project = gx_project(Path(settings.gx_dir).resolve())
+        results = Path(project.context.validation_results_store.store_backend.full_base_directory)
+        stores = (results, Path(data_docs_index(project)).parent / "validations")
+        # both stores keep a result under <suite>/<run name>/
+        folders = [folder for store in stores for folder in store.glob("*/*") if folder.name in run_ids and folder.is_dir()]
+        files = sorted(str(path) for folder in folders for path in folder.rglob("*") if path.is_file())
+        if folders and not dry_run:
+            for folder in folders:
+                shutil.rmtree(folder)
+            suites = [ExpectationSuiteIdentifier(suite.name) for suite in project.context.suites.all()]
+            project.context.build_data_docs(resource_identifiers=suites)  # the suites' pages (cheap) and the index
+    return files
