@@ -13,6 +13,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
+from newsflow import counters
 from newsflow.batch import Batch
 from newsflow.runs import RunRecord
 from newsflow.storage.tables import read_published
@@ -63,44 +64,28 @@ def publish_run_artifacts(record: RunRecord, batch: Batch, output_dir: Path) -> 
 
 
 def summary_markdown(record: RunRecord, batch: Batch, output_dir: Path) -> str:
-    counts = record.counts
+    """The run's counters by group (newsflow.counters says what each counts), with the languages published, the
+    failed expectations and the tables' versions."""
     lines = [f"# news-pipeline run `{record.run_id}`: {record.status}", ""]
     if record.error:
         lines += [f"**Error:** {record.error}", ""]
-    files = [counts.get(f"files_{kind}", 0) for kind in ("seen", "new", "changed", "unchanged", "removed")]
-    lines += [
-        "## Files",
-        "",
-        "| seen | new | changed | unchanged | removed | quarantined |",
-        "|---|---|---|---|---|---|",
-        "| " + " | ".join(map(str, [*files, batch.quarantine.height])) + " |",
-    ]
-    languages = read_published(output_dir, "documents", ["lang"], where=pl.col("run_id") == record.run_id)
-    if languages is not None and not languages.is_empty() and record.status == "completed":
-        counted = languages["lang"].value_counts(sort=True).iter_rows()
-        lines += ["", "## Languages of the documents published", "", ", ".join(f"{lang}: {n}" for lang, n in counted)]
-    lines += [
-        "",
-        "## Duplicates and stories",
-        "",
-        f"{counts.get('exact_duplicates', 0)} exact and {counts.get('near_duplicates', 0)} near duplicates "
-        f"({counts.get('duplicate_pairs', 0)} pairs); {counts.get('stories', 0)} stories.",
-    ]
-    if record.validation:
-        validation = record.validation
-        lines += [
-            "",
-            "## Validation",
-            "",
-            f"{validation['expectations_evaluated']} expectations evaluated, {len(validation['failures'])} failed; "
-            f"{counts.get('rows_failed_validation', 0)} row(s) quarantined. "
-            f"Data Docs: `{validation['data_docs']}`",
-        ]
-        lines += [f"- {f['table']}: `{f['expectation']}` on {', '.join(f['columns'])}" for f in validation["failures"]]
-    lines += ["", "## Tables", "", "| table | version | changed by this run |", "|---|---|---|"]
-    lines += [
-        f"| {table} | {version} | {'yes' if table in batch.published or table == 'runs' else ''} |"
-        for table, version in record.table_versions.items()
-    ]
-    lines += ["", "## Stage seconds", "", ", ".join(f"{stage}: {s:.2f}" for stage, s in record.stage_seconds.items())]
+    for group, counts in counters.grouped(record.counts).items():
+        lines += [f"## {group.capitalize()}", "", ", ".join(f"{name.replace('_', ' ')}: {n}" for name, n in counts.items()) or "-"]
+        if group == "languages" and record.status == "completed":
+            languages = read_published(output_dir, "documents", ["lang"], where=pl.col("run_id") == record.run_id)
+            if languages is not None and not languages.is_empty():
+                counted = languages["lang"].value_counts(sort=True).iter_rows()
+                lines += ["", "Documents published by language: " + ", ".join(f"{lang}: {n}" for lang, n in counted)]
+        if group == "validation" and record.validation:
+            validation = record.validation
+            lines += ["", f"{len(validation['failures'])} of {validation['expectations_evaluated']} expectations failed."]
+            lines += [f"- {f['table']}: `{f['expectation']}` on {', '.join(f['columns'])}" for f in validation["failures"]]
+        if group == "tables":
+            lines += ["", "| table | version | changed by this run |", "|---|---|---|"]
+            lines += [
+                f"| {table} | {version} | {'yes' if table in batch.published or table == 'runs' else ''} |"
+                for table, version in record.table_versions.items()
+            ]
+        lines.append("")
+    lines += ["## Stage seconds", "", ", ".join(f"{stage}: {s:.2f}" for stage, s in record.stage_seconds.items())]
     return "\n".join(lines) + "\n"

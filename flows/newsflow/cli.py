@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsflow import datasets, parameters
+from newsflow import counters, datasets, parameters
 from newsflow.contracts import TABLES
 from newsflow.runs import RunRecord
 from newsflow.runtime import progress
@@ -178,8 +178,11 @@ def _progress_bar() -> Iterator[None]:
 
 def _print_summary(record: RunRecord, output: Path) -> None:
     counts = Table(title=f"run {record.run_id}: {record.status}", show_header=False)
-    for name, value in record.counts.items():
-        counts.add_row(name.replace("_", " "), str(value))
+    for group, group_counts in counters.grouped(record.counts).items():
+        if group_counts:
+            counts.add_row(f"[bold]{group}[/bold]", "", end_section=False)
+        for name, value in group_counts.items():
+            counts.add_row(f"  {name.replace('_', ' ')}", str(value), end_section=name == list(group_counts)[-1])
     tables = Table("table", "version", "rows", title=f"tables in {output}")
     for table, version in record.table_versions.items():
         tables.add_row(table, str(version), str(DeltaTable(str(table_path(output, table))).count()))
