@@ -15,15 +15,18 @@ from prefect.artifacts import (
 
 from newsflow import counters
 from newsflow.batch import Batch
+from newsflow.quality import gx
 from newsflow.runs import RunRecord
+from newsflow.settings import Settings
 from newsflow.storage.tables import read_published
 
 # Keys group each kind of artifact across runs in the UI (lowercase letters, digits and dashes).
-SUMMARY_KEY, QUARANTINE_KEY, DATA_DOCS_KEY, PROGRESS_KEY = (
+SUMMARY_KEY, QUARANTINE_KEY, DATA_DOCS_KEY, PROGRESS_KEY, VALIDATION_KEY = (
     "news-pipeline-summary",
     "news-pipeline-quarantine",
     "news-pipeline-data-docs",
     "news-pipeline-progress",
+    "news-pipeline-validation",
 )
 _MAX_DETAIL_CHARS = 200
 
@@ -47,19 +50,25 @@ class ProgressArtifact:
         update_progress_artifact(self.artifact_id, self.percent, description=f"{stage}: {done} of {total}")
 
 
-def publish_run_artifacts(record: RunRecord, batch: Batch, output_dir: Path) -> None:
-    """The run's summary, its quarantined items and, once validation ran, the Data Docs link."""
-    create_markdown_artifact(summary_markdown(record, batch, output_dir), key=SUMMARY_KEY, description=f"run {record.run_id}")
+def publish_run_artifacts(record: RunRecord, batch: Batch, settings: Settings) -> None:
+    """The run's summary, its quarantined items and, once validation ran, its validation results and the Data Docs
+    link (served by `newsflow docs`)."""
+    create_markdown_artifact(summary_markdown(record, batch, settings.output_dir), key=SUMMARY_KEY, description=f"run {record.run_id}")
     rows = batch.quarantine.select("stage", "source_uri", "doc_id", "code", "reason", "detail").with_columns(
         pl.col("detail").str.slice(0, _MAX_DETAIL_CHARS)
     )
     create_table_artifact(rows.to_dicts(), key=QUARANTINE_KEY, description=f"{rows.height} item(s) quarantined by run {record.run_id}")
     if record.validation:
+        results = gx.run_results(settings, record.run_id)
+        failed = sum(not row["success"] for row in results)
+        create_table_artifact(
+            results, key=VALIDATION_KEY, description=f"{len(results)} expectation(s) checked by run {record.run_id}, {failed} failed"
+        )
         create_link_artifact(
-            Path(record.validation["data_docs"]).as_uri(),
+            f"http://127.0.0.1:{settings.data_docs_port}/index.html",
             link_text="Great Expectations Data Docs",
             key=DATA_DOCS_KEY,
-            description=f"validation results of run {record.run_id}",
+            description=f"validation results of run {record.run_id}: start `newsflow docs` on this machine to open them",
         )
 
 

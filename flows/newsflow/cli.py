@@ -21,6 +21,7 @@ from newsflow import counters, datasets, parameters
 from newsflow.contracts import TABLES
 from newsflow.runs import RunRecord
 from newsflow.runtime import progress
+from newsflow.settings import Settings
 from newsflow.storage.tables import table_path
 
 app = typer.Typer(
@@ -140,6 +141,23 @@ def serve(
     serve_deployments(timezone=timezone)
 
 
+@app.command()
+def docs(
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: NEWSFLOW_DATA_DOCS_PORT, else 8765).")] = None,
+) -> None:
+    """Serve the Great Expectations Data Docs on http://127.0.0.1:PORT/ until interrupted: the UI's Data Docs link opens it."""
+    from newsflow.quality import data_docs, gx
+
+    settings = Settings(**({"data_docs_port": port} if port else {}))
+    index = Path(gx.data_docs_index(gx.gx_project(Path(settings.gx_dir).resolve())))
+    if not index.exists():
+        console.print(f"[red]error:[/red] no Data Docs in {settings.gx_dir} yet; `newsflow run` builds them", soft_wrap=True)
+        raise typer.Exit(2)
+    console.print(f"Data Docs of {settings.gx_dir} at http://127.0.0.1:{settings.data_docs_port}/ (Ctrl+C stops)", soft_wrap=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        data_docs.serve(index.parent, settings.data_docs_port)
+
+
 def dask_task_runner(address: str | None):
     """Batches on Dask: an existing cluster, or a local one with a worker process per core.
 
@@ -192,7 +210,7 @@ def _print_summary(record: RunRecord, output: Path) -> None:
     if record.validation:
         failed = len(record.validation["failures"])
         out.print(f"validation: {record.validation['expectations_evaluated']} expectations, {failed} failed")
-        out.print(f"Data Docs: {Path(record.validation['data_docs']).as_uri()}", soft_wrap=True)
+        out.print(f"Data Docs: {Path(record.validation['data_docs']).as_uri()} (or `newsflow docs` to serve them)", soft_wrap=True)
     if record.status == "completed" and not record.counts.get("tables_changed"):
         out.print("nothing new: no table changed but runs")
 

@@ -114,7 +114,7 @@ def record_run(batch: Batch, settings: Settings, error: BaseException | None = N
     record = RunRecord.of(batch, error)
     releases.record_run(record, settings, commit_metadata(batch))
     staging.discard_staging(settings.output_dir)
-    artifacts.publish_run_artifacts(record, batch, settings.output_dir)
+    artifacts.publish_run_artifacts(record, batch, settings)
     return record
 
 

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "gx",
         description="Great Expectations project of the validate stage: suites, validation results, Data Docs.",
     )
+    data_docs_port: int = Field(
+        8765, gt=0, lt=65536, description="Port on 127.0.0.1 where `newsflow docs` serves the Data Docs, which the UI's link opens."
+    )
     max_file_bytes: int = Field(5_000_000, gt=0, description="Files larger than this are quarantined, not read.")
     repeated_sentence_similarity: float = Field(
         0.9, gt=0, le=1, description="Similarity above which a sentence repeated inside a paragraph is dropped."
