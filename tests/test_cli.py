@@ -114,3 +114,31 @@ def test_a_damaged_table_log_is_one_line_naming_the_table(tmp_path):
     log.write_text(log.read_text()[:40])  # truncated, as a full disk or a killed copy leaves it
     listed = CliRunner().invoke(app, ["datasets", "list", "--output", str(tmp_path)])
     assert listed.exit_code == 2 and "table documents" in listed.output and "Traceback" not in listed.output
+
+
+def test_prefect_log_lines_print_above_the_live_progress_display(monkeypatch):
+    import io
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+    from rich.console import Console
+
+    from newsflow import cli
+    from newsflow.runtime import progress
+
+    terminal, bypassed = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=terminal, force_terminal=True, width=100))
+    monkeypatch.setattr(sys, "stderr", terminal)  # what rich's live display redirects
+    logger = logging.getLogger("prefect.newsflow-test")
+    handler = PrefectConsoleHandler(stream=bypassed)
+    logger.addHandler(handler)
+    try:
+        with cli._progress_bar():
+            progress.report("extract", 1, 4)
+            logger.warning("a line logged while the bar is live")
+        logger.warning("a line logged after")
+    finally:
+        logger.removeHandler(handler)
+    assert "a line logged while the bar is live" in terminal.getvalue()  # through the display, above its bars
+    assert "a line logged while the bar is live" not in bypassed.getvalue()
+    assert "a line logged after" in bypassed.getvalue()  # the handler's own stream again

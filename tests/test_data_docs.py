@@ -13,8 +13,7 @@ import polars as pl
 import pytest
 import yaml
 
-from conftest import SEEDS
-from test_server import free_port, wait_for
+from conftest import SEEDS, free_port, wait_for
 
 from newsflow.batch import Batch
 from newsflow.quality import gx

@@ -3,10 +3,8 @@
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -14,18 +12,12 @@ import polars as pl
 import pytest
 import yaml
 
-from conftest import PROJECT_ROOT, SEEDS
+from conftest import PROJECT_ROOT, SEEDS, free_port, wait_for
 
-from newsflow.artifacts import DATA_DOCS_KEY, PROGRESS_KEY, QUARANTINE_KEY, SUMMARY_KEY
+from newsflow.artifacts import DATA_DOCS_KEY, PROGRESS_KEY, QUARANTINE_KEY, SUMMARY_KEY, VALIDATION_KEY
 from newsflow.deployments import deployment_specs
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Background:
@@ -45,16 +37,6 @@ class Background:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
-
-
-def wait_for(check, what: str, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if check():
-                return
-        time.sleep(0.5)
-    raise AssertionError(f"{what} not ready after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +96,7 @@ def test_triggering_the_manual_deployment_runs_the_pipeline_with_its_artifacts(s
     assert triggered.returncode == 0 and "Completed" in triggered.stdout, triggered.stdout + triggered.stderr
     run, artifact_keys = latest_flow_run(served)
     assert run.state.is_completed() and run.parameters["output"] == str(output)
-    assert {SUMMARY_KEY, QUARANTINE_KEY, DATA_DOCS_KEY, PROGRESS_KEY} <= artifact_keys
+    assert {SUMMARY_KEY, QUARANTINE_KEY, DATA_DOCS_KEY, PROGRESS_KEY, VALIDATION_KEY} <= artifact_keys
     assert pl.read_delta(str(output / "documents")).height == 5
     runs = pl.read_delta(str(output / "runs"))
     assert runs["flow_run_id"].to_list() == [str(run.id)]

@@ -32,22 +32,39 @@ _MAX_DETAIL_CHARS = 200
 
 
 class ProgressArtifact:
-    """A progress artifact: the share of the run's documents processed, and the stage at work.
+    """A progress artifact: the share of the run's documents through the per-batch stages, and the stage at work.
 
-    Updated at most every second (each update is an API call)."""
+    Within a batch each stage counts for an equal share of the batch (the stages report about 100 times each,
+    extract as the NER model's results come in); the run ends at 100%. Updated at most every second (each update
+    is an API call)."""
+
+    BATCH_STAGES = ("ingest", "clean", "language", "signatures", "extract")
+    SECONDS_BETWEEN_UPDATES = 1.0
 
     def __init__(self):
         self.artifact_id = create_progress_artifact(0.0, key=PROGRESS_KEY, description="planning")
         self.percent = 0.0
+        self.documents_done, self.documents = 0, 0  # documents of the finished batches, of the run
         self.last_update = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage == "documents":
-            self.percent = round(100 * done / max(total, 1), 1)
-        if time.monotonic() - self.last_update < 1 and not (stage == "documents" and done == total):
+            self.documents_done, self.documents = done, total
+            share = done / max(total, 1)
+        elif stage in self.BATCH_STAGES and self.documents:
+            in_batch = (self.BATCH_STAGES.index(stage) + done / max(total, 1)) / len(self.BATCH_STAGES)
+            share = (self.documents_done + in_batch * total) / self.documents
+        else:
+            share = 0.0
+        # 100% once the run has ended: what follows the batches (groups, validation, publishing) takes time too
+        self.percent = max(self.percent, round(min(99.0, 100 * share), 1))
+        if time.monotonic() - self.last_update < self.SECONDS_BETWEEN_UPDATES and stage != "documents":
             return
+        self.update(self.percent, f"{stage}: {done} of {total}")
+
+    def update(self, percent: float, description: str) -> None:
         self.last_update = time.monotonic()
-        update_progress_artifact(self.artifact_id, self.percent, description=f"{stage}: {done} of {total}")
+        update_progress_artifact(self.artifact_id, percent, description=description)
 
 
 def publish_run_artifacts(record: RunRecord, batch: Batch, settings: Settings) -> None:

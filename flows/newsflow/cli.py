@@ -2,10 +2,12 @@
 
 import contextlib
 import functools
+import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +18,7 @@ from deltalake import DeltaTable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from newsflow import counters, datasets, parameters
 from newsflow.contracts import TABLES
@@ -190,8 +193,41 @@ def _progress_bar() -> Iterator[None]:
                 stage_tasks[stage] = bar.add_task(stage, total=total)
             bar.update(stage_tasks[stage], completed=base + done, total=base + total)
 
-        with progress.listening(update):
+        with progress.listening(update), _logs_above(bar):
             yield
+
+
+@contextmanager
+def _logs_above(bar: Progress) -> Iterator[None]:
+    """Prefect's log lines printed above the live progress display, not through it: Prefect's console handlers print
+    on consoles of their own, which the display cannot see; meanwhile their lines go through the display's console."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger))]
+    # a handler may serve several loggers
+    handlers = list({id(h): h for logger in loggers for h in logger.handlers if isinstance(h, PrefectConsoleHandler)}.values())
+    consoles = [h.console for h in handlers]
+    for handler in handlers:
+        handler.console = _AboveTheBars(handler.console, bar.console)
+    try:
+        yield
+    finally:
+        for handler, own in zip(handlers, consoles, strict=True):
+            handler.console = own
+
+
+@dataclass
+class _AboveTheBars:
+    """A Prefect console handler's console, rendering its lines as before (levels coloured) and printing them
+    through the live display's console, which prints them above the bars."""
+
+    styled: Console
+    live: Console
+
+    def print(self, message, **options) -> None:
+        with self.styled.capture() as captured:
+            self.styled.print(message, **options)
+        self.live.print(Text.from_ansi(captured.get().rstrip("\n")), soft_wrap=True)
 
 
 def _print_summary(record: RunRecord, output: Path) -> None:

@@ -122,6 +122,7 @@ def process_batches(run: Batch, settings: Settings) -> Batch:
     """Every batch of the run through process_batch (one at a time, or side by side on Dask), absorbed in order."""
     batches = run.batches(settings.batch_size)
     done = 0
+    progress.report("documents", done, len(run.sources))
     for future in process_batch.map(batches, unmapped(settings)):
         part = future.result()
         run = run.absorb(part)
@@ -143,9 +144,10 @@ def news_pipeline(
     settings = parameters.run_settings(
         source=source, output=output, full_refresh=full_refresh, batch_size=batch_size, allow_mass_delete=allow_mass_delete
     )
+    progress_artifact = artifacts.ProgressArtifact()
     with (
         exclusive(settings.output_dir, f"flow run {flow_run.id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"),
-        progress.listening(artifacts.ProgressArtifact()),
+        progress.listening(progress_artifact),
     ):
         started_at = utc_now()  # once the lock is held: runs start, and release, in the order they publish
         run = Batch(run_id=new_run_id(started_at), started_at=started_at, flow_run_id=flow_run.id)
@@ -161,7 +163,10 @@ def news_pipeline(
             if isinstance(error, ValidationFailed):
                 run = run.updated(validated=error.summary)
             record_run(run, settings, error)
+            progress_artifact.update(progress_artifact.percent, f"failed: {error}"[:200])
             raise
         if not run.published:
             get_run_logger().info("nothing new in %s: no table changed but runs", settings.source_dir)
-        return record_run(run, settings)
+        record = record_run(run, settings)
+        progress_artifact.update(100.0, f"completed: {len(run.sources)} document(s) processed")
+        return record
