@@ -44,7 +44,7 @@ def bad_folders(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "output is a file": ([*seeds, "--output", str(tmp_path / "a-file")], f"output {tmp_path / 'a-file'} is a file, not a folder"),
         "output under a file": (
             [*seeds, "--output", str(tmp_path / "a-file" / "out")],
-            f"output folder {tmp_path / 'a-file' / 'out'} cannot be created or written (Not a directory)",
+            f"output folder {tmp_path / 'a-file' / 'out'} cannot be created or written ({tmp_path / 'a-file'} is a file)",
         ),
     }
 

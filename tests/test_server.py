@@ -51,7 +51,7 @@ def served(tmp_path_factory):
     try:
         wait_for(lambda: urllib.request.urlopen(f"{api}/health", timeout=2).read() == b"true", "server", 120, server.log)
         serve = Background([str(BIN / "newsflow"), "serve"], env, home / "serve.log")
-        wait_for(lambda: read_deployment(env, "news-pipeline/manual"), "deployments", 120, serve.log)
+        wait_for(lambda: read_deployment(env, "news-pipeline/manual-served"), "deployments", 120, serve.log)
         yield env
     finally:
         for process in filter(None, (serve, server)):
@@ -89,7 +89,7 @@ def latest_flow_run(env: dict):
 def test_triggering_the_manual_deployment_runs_the_pipeline_with_its_artifacts(served, tmp_path):
     output = tmp_path / "out"
     triggered = prefect(
-        served, "deployment", "run", "news-pipeline/manual",
+        served, "deployment", "run", "news-pipeline/manual-served",
         "--param", f"source={SEEDS}", "--param", f"output={output}", "--watch", "--watch-timeout", "150",
         timeout=180,
     )
@@ -104,7 +104,7 @@ def test_triggering_the_manual_deployment_runs_the_pipeline_with_its_artifacts(s
 
 def test_a_missing_source_folder_fails_the_run_with_a_clear_message(served, tmp_path):
     triggered = prefect(
-        served, "deployment", "run", "news-pipeline/manual",
+        served, "deployment", "run", "news-pipeline/manual-served",
         "--param", f"source={tmp_path / 'missing'}", "--param", f"output={tmp_path / 'out'}", "--watch",
         timeout=180,
     )
@@ -116,7 +116,7 @@ def test_a_missing_source_folder_fails_the_run_with_a_clear_message(served, tmp_
 
 
 def test_the_daily_deployment_has_its_cron_schedule(served):
-    daily = read_deployment(served, "news-pipeline/daily")
+    daily = read_deployment(served, "news-pipeline/daily-served")
     spec = next(d for d in yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())["deployments"] if d["name"] == "daily")
     (schedule,) = daily.schedules
     assert schedule.schedule.cron == spec["schedules"][0]["cron"] == "0 6 * * *"
@@ -126,5 +126,17 @@ def test_the_daily_deployment_has_its_cron_schedule(served):
 
 def test_serve_builds_the_deployments_of_prefect_yaml_with_an_overridable_time_zone():
     specs = {spec["name"]: spec for spec in deployment_specs(timezone="Europe/London")}
-    assert sorted(specs) == ["daily", "manual"]
-    assert specs["daily"]["schedules"][0].timezone == "Europe/London" and specs["manual"]["schedules"] == []
+    assert sorted(specs) == ["daily-served", "manual-served"]
+    assert specs["daily-served"]["schedules"][0].timezone == "Europe/London" and specs["manual-served"]["schedules"] == []
+
+
+def test_the_work_pool_deployments_stand_beside_the_served_ones(served):
+    created = prefect(served, "work-pool", "create", "newsflow-process", "--type", "process")
+    assert created.returncode == 0, created.stdout + created.stderr
+    deployed = prefect(served, "--no-prompt", "deploy", "--all", timeout=180)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    with api_client(served) as client:
+        deployments = {d.name: d for d in client.read_deployments()}
+    assert sorted(deployments) == ["daily", "daily-served", "manual", "manual-served"]
+    assert deployments["manual"].work_pool_name == "newsflow-process"
+    assert deployments["manual-served"].work_pool_name is None and not deployments["daily-served"].paused  # untouched

@@ -134,10 +134,10 @@ def serve(
         str | None, typer.Option(help="Time zone of the schedules (IANA name), instead of the one in prefect.yaml.")
     ] = None,
 ) -> None:
-    """Serve the deployments of prefect.yaml (daily and manual) from this process, without a work pool.
+    """Serve the deployments of prefect.yaml from this process, without a work pool, as daily-served and manual-served.
 
     Set PREFECT_API_URL to your server first (`make server` starts one at http://127.0.0.1:4200);
-    then trigger a run from the UI or with `prefect deployment run 'news-pipeline/manual'`.
+    then trigger a run from the UI or with `prefect deployment run 'news-pipeline/manual-served'`.
     """
     from newsflow.deployments import serve_deployments
 

@@ -1,7 +1,9 @@
 """The deployments of prefect.yaml, served from one process by `newsflow serve`.
 
 prefect.yaml is the one place that defines them: `prefect deploy --all` reads it for work
-pools, and this module reads the same names, descriptions, parameters and schedules.
+pools, and this module reads the same descriptions, parameters and schedules. The served ones are
+named `<name>-served` (daily-served, manual-served): under the same names, each route overwrote the
+other's deployments, and stopping `serve` paused the work pool's.
 """
 
 from pathlib import Path
@@ -14,10 +16,12 @@ from newsflow.pipeline import news_pipeline
 from newsflow.settings import PROJECT_ROOT
 
 PREFECT_FILE = PROJECT_ROOT / "prefect.yaml"
+SERVED_SUFFIX = "-served"
 
 
 def deployment_specs(prefect_file: Path = PREFECT_FILE, timezone: str | None = None) -> list[dict]:
-    """Keyword arguments of Flow.to_deployment for every deployment in the file (the timezone may be overridden)."""
+    """Keyword arguments of Flow.to_deployment for every deployment in the file, as served (named <name>-served; the
+    timezone may be overridden)."""
     specs = []
     for deployment in yaml.safe_load(prefect_file.read_text(encoding="utf-8"))["deployments"]:
         schedules = [
@@ -26,7 +30,7 @@ def deployment_specs(prefect_file: Path = PREFECT_FILE, timezone: str | None = N
         ]
         specs.append(
             {
-                "name": deployment["name"],
+                "name": deployment["name"] + SERVED_SUFFIX,
                 "description": deployment.get("description"),
                 "parameters": deployment.get("parameters") or {},
                 "tags": deployment.get("tags") or [],

@@ -37,15 +37,17 @@ def readable_source(path: Path) -> Path:
 
 
 def writable_output(path: Path) -> Path:
-    """An output folder the run may write into, created if missing: checked before a run starts anything."""
+    """An output folder the run may write into, or create (nothing is created here): checked before a run starts."""
     if path.exists() and not path.is_dir():
         raise ValueError(f"output {path} is a file, not a folder; pass --output a folder (it is created if missing)")
+    existing = next(folder for folder in (path, *path.parents) if folder.exists())
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=path).close()  # permissions say too little (root, read-only mounts, /proc)
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is a file")
+        tempfile.TemporaryFile(dir=existing).close()  # permissions say too little (root, read-only mounts, /proc)
     except OSError as error:
         raise ValueError(
-            f"output folder {path} cannot be created or written ({error.strerror}); pass --output a folder you may write to"
+            f"output folder {path} cannot be created or written ({error.strerror or error}); pass --output a folder you may write to"
         ) from None
     return path
 
