@@ -1,11 +1,14 @@
 """Scheduling as a user meets it: a real Prefect server, `newsflow serve`, `prefect deployment run`."""
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import polars as pl
@@ -40,12 +43,33 @@ class Background:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """A Prefect server on a free port with a private home, and `newsflow serve` reporting to it."""
+def webhook():
+    """A webhook receiver on 127.0.0.1: the JSON bodies POSTed to it, in order."""
+    received = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/alerts", received
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, webhook):
+    """A Prefect server on a free port with a private home, and `newsflow serve` reporting to it, its alerts going to
+    the webhook receiver."""
     home = tmp_path_factory.mktemp("prefect-server")
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api}
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api, "NEWSFLOW_ALERT_WEBHOOK_URL": webhook[0]}
     server = Background([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)], env, home / "server.log")
     serve = None
     try:
@@ -102,7 +126,7 @@ def test_triggering_the_manual_deployment_runs_the_pipeline_with_its_artifacts(s
     assert runs["flow_run_id"].to_list() == [str(run.id)]
 
 
-def test_a_missing_source_folder_fails_the_run_with_a_clear_message(served, tmp_path):
+def test_a_missing_source_folder_fails_the_run_with_a_clear_message_and_an_alert(served, webhook, tmp_path):
     triggered = prefect(
         served, "deployment", "run", "news-pipeline/manual-served",
         "--param", f"source={tmp_path / 'missing'}", "--param", f"output={tmp_path / 'out'}", "--watch",
@@ -113,6 +137,12 @@ def test_a_missing_source_folder_fails_the_run_with_a_clear_message(served, tmp_
     assert run.state.is_failed()
     assert f"source folder {tmp_path / 'missing'} does not exist" in run.state.message
     assert not (tmp_path / "out").exists()
+    # the automation set up by `newsflow serve` POSTs the alert to the webhook
+    received = webhook[1]
+    wait_for(lambda: any(run.name in alert["subject"] for alert in received), "alert", 90, Path("/dev/null"))
+    [alert] = [alert for alert in received if run.name in alert["subject"]]
+    assert alert["subject"] == f"news-pipeline run {run.name} failed"
+    assert str(run.id) in alert["body"] and "Failed" in alert["body"] and "does not exist" in alert["body"]
 
 
 def test_the_daily_deployment_has_its_cron_schedule(served):

@@ -145,6 +145,18 @@ def serve(
 
 
 @app.command()
+def alerts() -> None:
+    """Set up the alerts of failed runs on the server PREFECT_API_URL names, through NEWSFLOW_ALERT_BLOCK or
+    NEWSFLOW_ALERT_WEBHOOK_URL (`newsflow serve` does it itself; run this after `prefect deploy --all`)."""
+    from newsflow.alerts import set_up_alerts
+
+    settings = Settings()
+    automation = set_up_alerts(settings)
+    where = settings.alert_block or settings.alert_webhook_url
+    Console().print(f"alerts of failed runs go to {where}" if automation else "no alert configured: alerts removed", soft_wrap=True)
+
+
+@app.command()
 def docs(
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: NEWSFLOW_DATA_DOCS_PORT, else 8765).")] = None,
 ) -> None:

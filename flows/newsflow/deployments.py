@@ -12,8 +12,9 @@ import yaml
 from prefect import serve
 from prefect.schedules import Cron
 
+from newsflow.alerts import set_up_alerts
 from newsflow.pipeline import news_pipeline
-from newsflow.settings import PROJECT_ROOT
+from newsflow.settings import PROJECT_ROOT, Settings
 
 PREFECT_FILE = PROJECT_ROOT / "prefect.yaml"
 SERVED_SUFFIX = "-served"
@@ -41,5 +42,6 @@ def deployment_specs(prefect_file: Path = PREFECT_FILE, timezone: str | None = N
 
 
 def serve_deployments(prefect_file: Path = PREFECT_FILE, timezone: str | None = None) -> None:
-    """Register the deployments and run their flow runs from this process until interrupted."""
+    """Register the deployments and their alerts, and run their flow runs from this process until interrupted."""
+    set_up_alerts(Settings())
     serve(*(news_pipeline.to_deployment(**spec) for spec in deployment_specs(prefect_file, timezone)))
