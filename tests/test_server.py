@@ -170,3 +170,22 @@ def test_the_work_pool_deployments_stand_beside_the_served_ones(served):
     assert sorted(deployments) == ["daily", "daily-served", "manual", "manual-served"]
     assert deployments["manual"].work_pool_name == "newsflow-process"
     assert deployments["manual-served"].work_pool_name is None and not deployments["daily-served"].paused  # untouched
+
+
+def test_a_table_level_validation_failure_sends_an_alert_naming_it(served, webhook, tmp_path):
+    source = tmp_path / "copies"
+    source.mkdir()
+    seed = sorted(SEEDS.glob("*.txt"))[0]
+    for n in range(4):  # one distinct content in four files: below min_distinct_content_share
+        (source / f"copy-{n}.txt").write_bytes(seed.read_bytes())
+    triggered = prefect(
+        served, "deployment", "run", "news-pipeline/manual-served",
+        "--param", f"source={source}", "--param", f"output={tmp_path / 'out'}", "--watch", "--watch-timeout", "150",
+        timeout=180,
+    )
+    assert "Failed" in triggered.stdout
+    run, _ = latest_flow_run(served)
+    received = webhook[1]
+    wait_for(lambda: any(run.name in alert["subject"] for alert in received), "alert", 90, Path("/dev/null"))
+    [alert] = [alert for alert in received if run.name in alert["subject"]]
+    assert "validation failed, nothing of run" in alert["body"] and "documents" in alert["body"]
