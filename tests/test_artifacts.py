@@ -40,6 +40,20 @@ def test_progress_moves_within_each_batch_and_ends_at_100_also_on_a_no_op(tmp_pa
     assert progress_updates[-1] == (100.0, "completed: 0 document(s) processed")
 
 
+def test_a_failed_run_ends_its_progress_at_100_saying_it_failed(tmp_path, prefect_server, progress_updates):
+    from newsflow.pipeline import news_pipeline
+    from newsflow.quality.summary import ValidationFailed
+
+    source = tmp_path / "copies"
+    source.mkdir()
+    for n in range(4):  # one distinct content in four files: below min_distinct_content_share
+        shutil.copy(sorted(SEEDS.glob("*.txt"))[0], source / f"copy-{n}.txt")
+    with pytest.raises(ValidationFailed):
+        news_pipeline(source=source, output=tmp_path / "out")
+    percent, description = progress_updates[-1]
+    assert percent == 100.0 and description.startswith("failed: validation failed, nothing of run")
+
+
 def test_the_ui_artifacts_of_a_run_hold_its_summary_validation_progress_and_data_docs_link(tmp_path, prefect_server):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId

@@ -35,7 +35,7 @@ class ProgressArtifact:
     """A progress artifact: the share of the run's documents through the per-batch stages, and the stage at work.
 
     Within a batch each stage counts for an equal share of the batch (the stages report about 100 times each,
-    extract as the NER model's results come in); the run ends at 100%. Updated at most every second (each update
+    extract as the NER model's results come in); every run ends at 100%, a failed one saying so. Updated at most every second (each update
     is an API call)."""
 
     BATCH_STAGES = ("ingest", "clean", "language", "signatures", "extract")

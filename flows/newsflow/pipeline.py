@@ -163,7 +163,7 @@ def news_pipeline(
             if isinstance(error, ValidationFailed):
                 run = run.updated(validated=error.summary)
             record_run(run, settings, error)
-            progress_artifact.update(progress_artifact.percent, f"failed: {error}"[:200])
+            progress_artifact.update(100.0, f"failed: {error}"[:200])  # ended: the description says how
             raise
         if not run.published:
             get_run_logger().info("nothing new in %s: no table changed but runs", settings.source_dir)
