@@ -1,7 +1,9 @@
 """Shared fixtures: a private Prefect home and server, a private GX project, the seed articles, one pipeline run over them."""
 
+import contextlib
 import os
 import shutil
+import socket
 import tempfile
 import time
 from datetime import datetime
@@ -32,6 +34,22 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SEEDS = PROJECT_ROOT / "seeds"
 # Measuring corpora live beside the project (../shared/corpora), never inside it.
 CORPORA = Path(os.environ.get("NEWSFLOW_CORPORA", PROJECT_ROOT.parent / "shared" / "corpora"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check, what: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            if check():
+                return
+        time.sleep(0.5)
+    raise AssertionError(f"{what} not ready after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 def pytest_unconfigure(config):

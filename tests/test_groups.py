@@ -71,6 +71,8 @@ def test_a_run_in_three_batches_groups_as_in_one(tmp_path):
     # The three copies of 004 arrive together: the lowest doc_id (mirror/004.txt) is the original.
     assert exact_of[doc_id_for(SEED_004)] == exact_of[doc_id_for("mirror/004-copy.txt")] == doc_id_for("mirror/004.txt")
     assert exact_of[doc_id_for("mirror/004.txt")] is None
+    # the two copies of 004 are exact duplicates only, though their near-duplicate group is mirror/004.txt's too
+    assert (one.counts["exact_duplicates"], one.counts["near_duplicates"], one.counts["duplicate_pairs"]) == (2, 2, 6)
 
 
 def test_groups_need_the_signatures_of_the_duplicates_stage(tmp_path):

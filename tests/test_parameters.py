@@ -58,3 +58,13 @@ def test_the_batch_size_of_the_environment_cuts_a_real_run(monkeypatch, tmp_path
     monkeypatch.setenv("NEWSFLOW_BATCH_SIZE", "2")
     record = pipeline.news_pipeline(source=SEEDS, output=tmp_path / "output")
     assert cut == [3] and record.status == "completed" and record.counts["documents_published"] == 5
+
+
+def test_the_flow_refuses_an_output_file_and_a_source_without_articles(tmp_path, prefect_server):
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(Exception, match="is a file, not a folder; pass --output a folder") as refused:
+        pipeline.news_pipeline(source=SEEDS, output=tmp_path / "a-file")
+    assert type(refused.value).__name__ == "ParameterTypeError"  # before the run starts
+    with pytest.raises(Exception, match="holds no article file the pipeline reads"):
+        pipeline.news_pipeline(source=tmp_path / "empty", output=tmp_path / "out")

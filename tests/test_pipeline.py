@@ -8,6 +8,8 @@ import pytest
 
 from conftest import SEEDS, read_table, seed_doc
 
+from newsflow import counters
+
 BOILERPLATE_STRINGS = [
     "Leave a",
     "ALSO READ",
@@ -89,6 +91,8 @@ def test_run_is_recorded_with_counts_and_table_versions(seeds_run):
     assert runs["flow_run_id"] == record.flow_run_id and runs["flow_run_id"]
     counts = runs["counts"]
     assert counts["files_seen"] == 5 and counts["documents_published"] == 5 and counts["quarantined"] == 0
+    # every counter is registered, in the group the summary shows it under; a seeds run counts in every group
+    assert all(counters.grouped(counts).values()) and set(counts) == set(counters.COUNTERS) - {"warc_records_not_html", "warc_records_too_large"}
     versions = runs["table_versions"]
     # every table starts empty at version 0; the first run's data is version 1 of what it changed
     assert versions["documents"] == 1 and versions["paragraphs"] == 1 and versions["quarantine"] == 0

@@ -14,6 +14,7 @@ from warcio.warcwriter import WARCWriter
 
 from conftest import run_stages
 
+from newsflow import counters
 from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.sources import formats
@@ -242,6 +243,7 @@ def test_warc_html_responses_become_documents_and_other_records_are_counted(tmp_
     assert doc["raw_text"].startswith("Old grain pier to be rebuilt for ferries\n\n")
     assert doc["size_bytes"] == len(page)
     assert batch.counts["warc_records_not_html"] == 1 and batch.quarantine.height == 0
+    assert counters.grouped(batch.counts)["files"]["warc_records_not_html"] == 1  # a counter the summary knows
 
 
 def test_a_truncated_warc_record_is_quarantined_after_the_records_before_it(tmp_path):

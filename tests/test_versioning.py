@@ -16,6 +16,7 @@ from deltalake import DeltaTable
 from conftest import SEEDS, read_table
 
 from newsflow import datasets
+from newsflow.settings import Settings
 from newsflow.storage.tables import current_versions
 
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
@@ -64,6 +65,10 @@ def test_incremental_runs_add_change_delete_and_skip(tmp_path, prefect_server):
     documents = read_table(output, "documents")
     assert documents.height == 5
     assert documents.filter(pl.col("is_deleted"))["source_uri"].to_list() == [SEED_FILES[4].name]
+    assert SEED_FILES[4].name not in datasets.load("documents", output_dir=output)["source_uri"].to_list()
+    assert datasets.load("documents", output_dir=output).height == 4
+    assert datasets.load("documents", output_dir=output, include_deleted=True).height == 5
+    assert datasets.snapshot("documents", output_dir=output)["documents"].height == 4
 
     before = current_versions(output)
     fifth = news_pipeline(source=source, output=output)
@@ -219,14 +224,23 @@ def test_list_history_and_vacuum(two_releases):
     history = datasets.history("documents", output)
     assert history["version"].to_list() == [0, 1, 2]
     assert history["run_id"].to_list()[1:] == [first.run_id, second.run_id]
+    # the second run rewrote the table: the 1 unchanged document kept, the changed one and 3 new ones written
+    assert history["rows_added"].to_list() == [0, 2, 5] and history["rows_removed"].to_list() == [0, 0, 2]
     dry = datasets.vacuum(keep=1, dry_run=True, output_dir=output)
     assert dry["documents"] and datasets.load("documents", version=1, output_dir=output).height == 2  # nothing deleted yet
+    results = [Path(name) for name in dry["validation results"]]  # the first run's, which no kept release needs
+    assert {path.suffix for path in results} == {".json", ".html"} and all(path.exists() for path in results)
+    assert all(first.run_id in path.parts and second.run_id not in path.parts for path in results)
+    index = Settings().gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    assert first.run_id in index.read_text()
     assert datasets.vacuum(keep=1, dry_run=False, output_dir=output)["documents"] == dry["documents"]
+    assert not any(path.exists() for path in results)
+    assert first.run_id not in index.read_text() and second.run_id in index.read_text()  # the index rebuilt without them
     assert datasets.load("documents", output_dir=output).height == 5
     with pytest.raises(Exception):
         datasets.load("documents", version=1, output_dir=output)
     # a vacuum's own commits are not versions it counts: run again, it deletes nothing
-    assert datasets.vacuum(keep=1, dry_run=False, output_dir=output) == dict.fromkeys(datasets.TABLES, [])
+    assert datasets.vacuum(keep=1, dry_run=False, output_dir=output) == dict.fromkeys([*datasets.TABLES, "validation results"], [])
     assert datasets.load("documents", release=second.run_id, output_dir=output).height == 5
 
 

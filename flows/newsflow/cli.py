@@ -2,10 +2,12 @@
 
 import contextlib
 import functools
+import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -16,11 +18,13 @@ from deltalake import DeltaTable
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from newsflow import datasets, parameters
+from newsflow import counters, datasets, parameters
 from newsflow.contracts import TABLES
 from newsflow.runs import RunRecord
 from newsflow.runtime import progress, workers
+from newsflow.settings import Settings
 from newsflow.storage.stores import check_object_stores
 from newsflow.storage.tables import table_path
 
@@ -79,8 +83,9 @@ def run(
     """
     given = dict(source=source, output=output, full_refresh=full_refresh, batch_size=batch_size, allow_mass_delete=allow_mass_delete)
     settings = parameters.run_settings(**given)
-    try:
-        parameters.existing_folder(settings.source_dir)
+    try:  # before the server starts: a wrong folder or store is the user's to fix, in one line
+        parameters.readable_source(settings.source_dir)
+        parameters.writable_output(settings.output_dir)
         check_object_stores(settings.source_dir, settings.output_dir)
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
@@ -134,14 +139,43 @@ def serve(
         str | None, typer.Option(help="Time zone of the schedules (IANA name), instead of the one in prefect.yaml.")
     ] = None,
 ) -> None:
-    """Serve the deployments of prefect.yaml (daily and manual) from this process, without a work pool.
+    """Serve the deployments of prefect.yaml from this process, without a work pool, as daily-served and manual-served.
 
     Set PREFECT_API_URL to your server first (`make server` starts one at http://127.0.0.1:4200);
-    then trigger a run from the UI or with `prefect deployment run 'news-pipeline/manual'`.
+    then trigger a run from the UI or with `prefect deployment run 'news-pipeline/manual-served'`.
     """
     from newsflow.deployments import serve_deployments
 
     serve_deployments(timezone=timezone)
+
+
+@app.command()
+def alerts() -> None:
+    """Set up the alerts of failed runs on the server PREFECT_API_URL names, through NEWSFLOW_ALERT_BLOCK or
+    NEWSFLOW_ALERT_WEBHOOK_URL (`newsflow serve` does it itself; run this after `prefect deploy --all`)."""
+    from newsflow.alerts import set_up_alerts
+
+    settings = Settings()
+    automation = set_up_alerts(settings)
+    where = settings.alert_block or settings.alert_webhook_url
+    Console().print(f"alerts of failed runs go to {where}" if automation else "no alert configured: alerts removed", soft_wrap=True)
+
+
+@app.command()
+def docs(
+    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: NEWSFLOW_DATA_DOCS_PORT, else 8765).")] = None,
+) -> None:
+    """Serve the Great Expectations Data Docs on http://127.0.0.1:PORT/ until interrupted: the UI's Data Docs link opens it."""
+    from newsflow.quality import data_docs, gx
+
+    settings = Settings(**({"data_docs_port": port} if port else {}))
+    index = Path(gx.data_docs_index(gx.gx_project(Path(settings.gx_dir).resolve())))
+    if not index.exists():
+        console.print(f"[red]error:[/red] no Data Docs in {settings.gx_dir} yet; `newsflow run` builds them", soft_wrap=True)
+        raise typer.Exit(2)
+    console.print(f"Data Docs of {settings.gx_dir} at http://127.0.0.1:{settings.data_docs_port}/ (Ctrl+C stops)", soft_wrap=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        data_docs.serve(index.parent, settings.data_docs_port)
 
 
 def dask_task_runner(address: str | None):
@@ -176,14 +210,50 @@ def _progress_bar() -> Iterator[None]:
                 stage_tasks[stage] = bar.add_task(stage, total=total)
             bar.update(stage_tasks[stage], completed=base + done, total=base + total)
 
-        with progress.listening(update):
+        with progress.listening(update), _logs_above(bar):
             yield
+
+
+@contextmanager
+def _logs_above(bar: Progress) -> Iterator[None]:
+    """Prefect's log lines printed above the live progress display, not through it: Prefect's console handlers print
+    on consoles of their own, which the display cannot see; meanwhile their lines go through the display's console."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger(), *(logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger))]
+    # a handler may serve several loggers
+    handlers = list({id(h): h for logger in loggers for h in logger.handlers if isinstance(h, PrefectConsoleHandler)}.values())
+    consoles = [h.console for h in handlers]
+    for handler in handlers:
+        handler.console = _AboveTheBars(handler.console, bar.console)
+    try:
+        yield
+    finally:
+        for handler, own in zip(handlers, consoles, strict=True):
+            handler.console = own
+
+
+@dataclass
+class _AboveTheBars:
+    """A Prefect console handler's console, rendering its lines as before (levels coloured) and printing them
+    through the live display's console, which prints them above the bars."""
+
+    styled: Console
+    live: Console
+
+    def print(self, message, **options) -> None:
+        with self.styled.capture() as captured:
+            self.styled.print(message, **options)
+        self.live.print(Text.from_ansi(captured.get().rstrip("\n")), soft_wrap=True)
 
 
 def _print_summary(record: RunRecord, output: Path) -> None:
     counts = Table(title=f"run {record.run_id}: {record.status}", show_header=False)
-    for name, value in record.counts.items():
-        counts.add_row(name.replace("_", " "), str(value))
+    for group, group_counts in counters.grouped(record.counts).items():
+        if group_counts:
+            counts.add_row(f"[bold]{group}[/bold]", "", end_section=False)
+        for name, value in group_counts.items():
+            counts.add_row(f"  {name.replace('_', ' ')}", str(value), end_section=name == list(group_counts)[-1])
     tables = Table("table", "version", "rows", title=f"tables in {output}")
     for table, version in record.table_versions.items():
         tables.add_row(table, str(version), str(DeltaTable(str(table_path(output, table))).count()))
@@ -193,7 +263,7 @@ def _print_summary(record: RunRecord, output: Path) -> None:
     if record.validation:
         failed = len(record.validation["failures"])
         out.print(f"validation: {record.validation['expectations_evaluated']} expectations, {failed} failed")
-        out.print(f"Data Docs: {Path(record.validation['data_docs']).as_uri()}", soft_wrap=True)
+        out.print(f"Data Docs: {Path(record.validation['data_docs']).as_uri()} (or `newsflow docs` to serve them)", soft_wrap=True)
     if record.status == "completed" and not record.counts.get("tables_changed"):
         out.print("nothing new: no table changed but runs")
 
@@ -271,7 +341,8 @@ def datasets_vacuum(
     apply: Annotated[bool, typer.Option("--apply", help="Delete the files; without it, only list what would go.")] = False,
     output: DatasetsOutput = "output",
 ) -> None:
-    """Delete data files that only releases older than the last KEEP need (a dry run unless --apply)."""
+    """Delete data files that only releases older than the last KEEP need, and the GX validation results and Data Docs
+    pages of older runs (a dry run unless --apply)."""
     files = datasets.vacuum(keep, dry_run=not apply, output_dir=output)
     verb = "deleted" if apply else "would delete"
     for table, paths in files.items():

@@ -8,6 +8,7 @@ progress is never seen; `snapshot(*tables)` reads several at the same release.
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
@@ -43,9 +44,15 @@ def release_versions(release: str | None = None, output_dir: Path = DEFAULT_OUTP
 
 
 def load(
-    table: str, release: str | None = None, version: int | None = None, output_dir: Path = DEFAULT_OUTPUT
+    table: str,
+    release: str | None = None,
+    version: int | None = None,
+    output_dir: Path = DEFAULT_OUTPUT,
+    include_deleted: bool = False,
 ) -> pl.DataFrame:
-    """A table as a Polars frame: at `version`, or as released by run `release`, or in the latest release."""
+    """A table as a Polars frame: at `version`, or as released by run `release`, or in the latest release.
+
+    Documents whose files are gone (is_deleted) are left out unless `include_deleted`."""
     if release is not None and version is not None:
         raise ValueError("pass release or version, not both")
     if version is None and table != "runs":
@@ -53,14 +60,22 @@ def load(
     delta = _open(table, output_dir)
     if version is not None and not 0 <= version <= delta.version():
         raise ValueError(f"table {table} has versions 0 to {delta.version()}, not {version}")
-    return pl.read_delta(str(table_path(output_dir, table)), version=version)
+    frame = pl.scan_delta(str(table_path(output_dir, table)), version=version)
+    if not include_deleted and "is_deleted" in frame.collect_schema():
+        frame = frame.filter(~pl.col("is_deleted"))
+    return frame.collect()
 
 
-def snapshot(*tables: str, release: str | None = None, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, pl.DataFrame]:
+def snapshot(
+    *tables: str, release: str | None = None, output_dir: Path = DEFAULT_OUTPUT, include_deleted: bool = False
+) -> dict[str, pl.DataFrame]:
     """Several tables as one release left them (the latest, or run `release`), in one call: a run that publishes
     meanwhile changes none of them. Calling load() once per table can mix two releases."""
     versions = release_versions(release, output_dir)
-    return {table: load(table, version=versions.get(table), output_dir=output_dir) for table in tables or TABLES}
+    return {
+        table: load(table, version=versions.get(table), output_dir=output_dir, include_deleted=include_deleted)
+        for table in tables or TABLES
+    }
 
 
 def _open(table: str, output_dir: Path) -> DeltaTable:
@@ -96,23 +111,32 @@ def list_tables(output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
 
 
 def history(table: str, output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
-    """One row per version of a table: when, what operation, which run, rows written and removed."""
-    entries = _open(table, output_dir).history()
-    return pl.DataFrame(
-        [
+    """One row per version of a table: when, what operation, which run, rows added and removed.
+
+    The rows are counted from the files each version added and removed (their numRecords): the pipeline commits the
+    files it wrote itself (newsflow.storage.delta_files), and such a commit's operationMetrics count 0 rows.
+    """
+    delta = _open(table, output_dir)
+    entries = sorted(delta.history(), key=lambda entry: entry["version"])
+    rows, files = [], {}  # files of the version before: path -> rows
+    for entry in entries:
+        delta.load_as_version(entry["version"])
+        actions = pa.table(delta.get_add_actions(flatten=True)).select(["path", "num_records"])
+        current = dict(zip(actions["path"].to_pylist(), actions["num_records"].to_pylist(), strict=True))
+        rows.append(
             {
                 "version": entry["version"],
                 "changed_at": entry["timestamp"],
                 "operation": entry.get("operation"),
                 "run_id": entry.get("newsflow.run_id"),
                 "note": entry.get("newsflow.operation"),
-                "rows_added": (entry.get("operationMetrics") or {}).get("num_added_rows"),
-                "rows_removed": (entry.get("operationMetrics") or {}).get("num_removed_rows")
-                if entry.get("operation") != "RESTORE"
-                else None,
+                "rows_added": sum(n for path, n in current.items() if path not in files),
+                "rows_removed": sum(n for path, n in files.items() if path not in current),
             }
-            for entry in entries
-        ],
+        )
+        files = current
+    return pl.DataFrame(
+        rows,
         schema={
             "version": pl.Int64,
             "changed_at": pl.Int64,
@@ -122,7 +146,7 @@ def history(table: str, output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:
             "rows_added": pl.Int64,
             "rows_removed": pl.Int64,
         },
-    ).with_columns(pl.from_epoch("changed_at", time_unit="ms").dt.replace_time_zone("UTC")).sort("version")
+    ).with_columns(pl.from_epoch("changed_at", time_unit="ms").dt.replace_time_zone("UTC"))
 
 
 def diff(table: str, from_version: int, to_version: int, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, list[str]]:
@@ -160,17 +184,21 @@ def optimize(output_dir: Path = DEFAULT_OUTPUT) -> dict[str, tuple[int, int]]:
 
 
 def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -> dict[str, list[str]]:
-    """Data files each table would delete (or deletes) when only the last `keep` releases stay readable.
+    """Data files each table would delete (or deletes) when only the last `keep` releases stay readable, and the
+    files of the GX validation results (and their Data Docs pages) of this folder's runs older than those releases.
 
     What is newer than the latest release (the commits of an interrupted run, which the next run's recovery
     undoes) is kept too. The output folder's lock is held, so no run publishes meanwhile.
     """
+    from newsflow.quality import gx  # imports Great Expectations, which only this command needs
+
     if keep < 1:
         raise ValueError("keep at least 1 release")
     settings = Settings()
     wait = (settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds)
     with exclusive(output_dir, "newsflow datasets vacuum", *wait):
-        kept = [dict(r) for r in releases(output_dir)["table_versions"].tail(keep).to_list()] or [{}]
+        kept_releases = releases(output_dir).tail(keep)
+        kept = [dict(r) for r in kept_releases["table_versions"].to_list()] or [{}]
         removed = {}
         for table in TABLES:
             if exists(output_dir, table):
@@ -184,4 +212,8 @@ def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -
                 removed[table] = [name for name in delta.vacuum(dry_run=True, **options) if stores.exists(stores.join(folder, name))]
                 if removed[table] and not dry_run:
                     delta.vacuum(dry_run=False, **options)
+        runs = read_published(output_dir, "runs", ["run_id", "finished_at"])
+        oldest_kept = kept_releases["finished_at"].min()
+        older = runs.filter(pl.col("finished_at") < oldest_kept) if oldest_kept is not None else runs.clear()
+        removed["validation results"] = gx.prune_validation_results(settings, set(older["run_id"]), dry_run)
     return removed

@@ -1,7 +1,7 @@
 """The documentation generated from the code's own definitions (`make docs`; a test checks it is current).
 
-docs/CONFIGURATION.md is generated whole from the settings, docs/DATA_DICTIONARY.md from the contracts
-and the quarantine codes.
+docs/CONFIGURATION.md is generated whole from the settings, docs/DATA_DICTIONARY.md from the contracts,
+the quarantine codes and the run counters.
 """
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic_core import PydanticUndefined
 
-from newsflow import quarantine
+from newsflow import counters, quarantine
 from newsflow.contracts import EXPECTATION_LEVELS, TABLES, WRITE_MODES, Expectation, load_contract
 from newsflow.settings import PROJECT_ROOT, Settings
 
@@ -35,10 +35,11 @@ def _default(field) -> str:
 
 
 def data_dictionary(contracts_dir: Path) -> str:
-    """docs/DATA_DICTIONARY.md: every table's columns and expectations, and the quarantine codes."""
+    """docs/DATA_DICTIONARY.md: every table's columns and expectations, the quarantine codes and the run counters."""
     sections = [
         "# Data dictionary",
-        "Generated from the contracts in `schemas/` and the codes in `flows/newsflow/quarantine.py` by "
+        "Generated from the contracts in `schemas/`, the codes in `flows/newsflow/quarantine.py` and the counters in "
+        "`flows/newsflow/counters.py` by "
         "`make docs`; do not edit by hand (a test checks it is current).",
     ]
     for table in TABLES:
@@ -60,6 +61,9 @@ def data_dictionary(contracts_dir: Path) -> str:
         sections.append("\n".join(lines))
     codes = [f"| `{name}` | {code.stage} | {code.happened} | {code.to_do} |" for name, code in quarantine.CODES.items()]
     sections.append("\n".join(["## Quarantine codes", "", "| code | stage | what happened | what to do |", "|---|---|---|---|", *codes]))
+    counted = [f"| `{name}` | {counter.group} | {counter.counts} |" for name, counter in counters.COUNTERS.items()]
+    intro = "Every run's counters (`runs.counts`), which its summary shows by group:"
+    sections.append("\n".join(["## Run counters", "", intro, "", "| counter | group | what it counts |", "|---|---|---|", *counted]))
     return "\n\n".join(sections) + "\n"
 
 

@@ -23,7 +23,7 @@ from newsflow.quality import gx
 from newsflow.quality.summary import ValidationFailed
 from newsflow.runs import RunRecord, commit_metadata, new_run_id, utc_now
 from newsflow.runtime import progress, workers
-from newsflow.settings import Location, Settings
+from newsflow.settings import Settings
 from newsflow.stages import clean, extract, groups, ingest, language, plan, publish, signatures, validate
 from newsflow.storage import releases, staging
 from newsflow.storage.lock import exclusive
@@ -115,7 +115,7 @@ def record_run(batch: Batch, settings: Settings, error: BaseException | None = N
     record = RunRecord.of(batch, error)
     releases.record_run(record, settings, commit_metadata(batch))
     staging.discard_staging(settings.output_dir)
-    artifacts.publish_run_artifacts(record, batch, settings.output_dir)
+    artifacts.publish_run_artifacts(record, batch, settings)
     return record
 
 
@@ -123,6 +123,7 @@ def process_batches(run: Batch, settings: Settings) -> Batch:
     """Every batch of the run through process_batch (one at a time, or side by side on Dask), absorbed in order."""
     batches = run.batches(settings.batch_size)
     done = 0
+    progress.report("documents", done, len(run.sources))
     for future in process_batch.map(batches, unmapped(settings)):
         part = future.result()
         run = run.absorb(part)
@@ -135,7 +136,7 @@ def process_batches(run: Batch, settings: Settings) -> Batch:
 @flow(name="news-pipeline", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=1))
 def news_pipeline(
     source: parameters.SourceFolder | None = parameters.SOURCE,
-    output: Location | None = parameters.OUTPUT,
+    output: parameters.OutputFolder | None = parameters.OUTPUT,
     full_refresh: bool | None = parameters.FULL_REFRESH,
     batch_size: parameters.BatchSize | None = parameters.BATCH_SIZE,
     allow_mass_delete: bool | None = parameters.ALLOW_MASS_DELETE,
@@ -145,11 +146,12 @@ def news_pipeline(
         source=source, output=output, full_refresh=full_refresh, batch_size=batch_size, allow_mass_delete=allow_mass_delete
     )
     check_object_stores(settings.source_dir, settings.output_dir)
+    progress_artifact = artifacts.ProgressArtifact()
     with (
         exclusive(
             settings.output_dir, f"flow run {flow_run.id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds
         ),
-        progress.listening(artifacts.ProgressArtifact()),
+        progress.listening(progress_artifact),
     ):
         started_at = utc_now()  # once the lock is held: runs start, and release, in the order they publish
         run = Batch(run_id=new_run_id(started_at), started_at=started_at, flow_run_id=flow_run.id)
@@ -165,7 +167,10 @@ def news_pipeline(
             if isinstance(error, ValidationFailed):
                 run = run.updated(validated=error.summary)
             record_run(run, settings, error)
+            progress_artifact.update(100.0, f"failed: {error}"[:200])  # ended: the description says how
             raise
         if not run.published:
             get_run_logger().info("nothing new in %s: no table changed but runs", settings.source_dir)
-        return record_run(run, settings)
+        record = record_run(run, settings)
+        progress_artifact.update(100.0, f"completed: {len(run.sources)} document(s) processed")
+        return record

@@ -78,6 +78,19 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "gx",
         description="Great Expectations project of the validate stage: suites, validation results, Data Docs.",
     )
+    data_docs_port: int = Field(
+        8765, gt=0, lt=65536, description="Port on 127.0.0.1 where `newsflow docs` serves the Data Docs, which the UI's link opens."
+    )
+    alert_webhook_url: str | None = Field(
+        None,
+        description="URL to POST an alert to (JSON: subject, body) when a scheduled run fails, a table-level validation "
+        "failure included; set up with the deployments (`newsflow serve`, `newsflow alerts`).",
+    )
+    alert_block: str | None = Field(
+        None,
+        description="A notification block saved on the Prefect server to send the alerts through instead, as "
+        "block-type/name (e.g. slack-webhook/newsroom).",
+    )
     max_file_bytes: int = Field(5_000_000, gt=0, description="Files larger than this are quarantined, not read.")
     repeated_sentence_similarity: float = Field(
         0.9, gt=0, le=1, description="Similarity above which a sentence repeated inside a paragraph is dropped."

@@ -7,6 +7,7 @@ Great Expectations takes seconds to import, so it is imported here, inside the f
 import html
 import json
 import os
+import shutil
 import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, timedelta
@@ -21,6 +22,7 @@ import yaml
 from newsflow.analysis.cleaning import BoilerplateRule, load_boilerplate_rules
 from newsflow.batch import Batch
 from newsflow.contracts import Contract, ContractError, Expectation, load_contract
+from newsflow.quality import data_docs
 from newsflow.quality.checks import (
     DOCUMENT_REFERENCES,
     MAX_VALUE_CHARS,
@@ -227,11 +229,60 @@ def build_data_docs(batch: Batch, settings: Settings) -> Batch:
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     with exclusive(Path(settings.gx_dir), f"run {batch.run_id}"):
-        context = gx_project(Path(settings.gx_dir).resolve()).context
-        results = [key for key in context.validation_results_store.list_keys() if key.run_id.run_name == batch.run_id]
-        suites = {key.expectation_suite_identifier.name for key in results}
-        context.build_data_docs(resource_identifiers=[*map(ExpectationSuiteIdentifier, sorted(suites)), *results])
+        project = gx_project(Path(settings.gx_dir).resolve())
+        results = [key for key in project.context.validation_results_store.list_keys() if key.run_id.run_name == batch.run_id]
+        suites = sorted({key.expectation_suite_identifier.name for key in results})
+        project.context.build_data_docs(resource_identifiers=[*map(ExpectationSuiteIdentifier, suites), *results])
+        offline_pages(project, suites, batch.run_id)
     return batch
+
+
+def offline_pages(project: Project, suites: list[str], run_id: str | None = None) -> None:
+    """The index, the pages of `suites` and the validation pages of run `run_id`, just built, made to load their
+    scripts and styles from the site (newsflow.quality.data_docs)."""
+    site = Path(data_docs_index(project)).parent
+    pages = [site / "index.html", *(site / "expectations" / f"{suite}.html" for suite in suites)]
+    if run_id is not None:
+        pages += [page for suite in suites for page in (site / "validations" / suite / run_id).rglob("*.html")]
+    data_docs.make_offline(site, pages)
+
+
+RESULT_VALUES_SHOWN = 3  # failing values per expectation in the UI's validation table
+
+
+def run_results(settings: Settings, run_id: str) -> list[dict]:
+    """Every expectation the run checked, as the UI's validation table shows it: table, expectation (and its columns),
+    level, rows checked, rows failed and a few failing values, summed over the run's batches (read from the stored
+    validation results, as the Data Docs are)."""
+    results_dir = Path(settings.gx_dir) / "uncommitted" / "validations"
+    rows: dict[tuple[str, str], dict] = {}
+    for path in sorted(results_dir.glob(f"*/{run_id}/*/*.json")):
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        for checked in stored["results"]:
+            config, result = checked["expectation_config"], checked["result"]
+            kwargs = config["kwargs"]
+            columns = kwargs.get("column_list") or [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+            row = rows.setdefault(
+                (stored["suite_name"], config["id"]),
+                {
+                    "table": stored["suite_name"],
+                    "expectation": f"{config['type']}({', '.join(columns)})",
+                    "level": config["meta"].get("level"),
+                    "rows_checked": None,
+                    "rows_failed": None,
+                    "failing_values": [],
+                    "success": True,
+                },
+            )
+            for count, key in (("rows_checked", "element_count"), ("rows_failed", "unexpected_count")):
+                if key in result:  # a table-level expectation counts no rows
+                    row[count] = (row[count] or 0) + result[key]
+            row["success"] &= bool(checked["success"])
+            failing = result.get("partial_unexpected_list") or []
+            if not checked["success"] and "observed_value" in result:  # what a table-level expectation found instead
+                failing = [result["observed_value"]]
+            row["failing_values"] = (row["failing_values"] + [str(value) for value in failing])[:RESULT_VALUES_SHOWN]
+    return [{**row, "failing_values": " | ".join(row["failing_values"])} for row in rows.values()]
 
 
 def data_docs_index(project: Project) -> str:
@@ -239,3 +290,24 @@ def data_docs_index(project: Project) -> str:
     [site] = project.context.get_docs_sites_urls(only_if_exists=False)
     return str(Path(unquote(urlparse(site["site_url"]).path)))
 
+
+def prune_validation_results(settings: Settings, run_ids: set[str], dry_run: bool = True) -> list[str]:
+    """The files of the validation results of `run_ids` and of their Data Docs pages, deleted unless `dry_run`;
+    the index is then rebuilt without them. Results of other runs (another output folder's) stay."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    with exclusive(Path(settings.gx_dir), "newsflow datasets vacuum"):
+        project = gx_project(Path(settings.gx_dir).resolve())
+        results = Path(project.context.validation_results_store.store_backend.full_base_directory)
+        stores = (results, Path(data_docs_index(project)).parent / "validations")
+        # both stores keep a result under <suite>/<run name>/
+        folders = [folder for store in stores for folder in store.glob("*/*") if folder.name in run_ids and folder.is_dir()]
+        files = sorted(str(path) for folder in folders for path in folder.rglob("*") if path.is_file())
+        if folders and not dry_run:
+            for folder in folders:
+                shutil.rmtree(folder)
+            suites = sorted(suite.name for suite in project.context.suites.all())
+            # the suites' pages (cheap) and the index
+            project.context.build_data_docs(resource_identifiers=[*map(ExpectationSuiteIdentifier, suites)])
+            offline_pages(project, suites)
+    return files

@@ -105,7 +105,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
         },
         counts={
             "exact_duplicates": fields.filter(in_run)["exact_dup_of"].is_not_null().sum(),
-            "near_duplicates": fields.filter(in_run)["near_dup_of"].is_not_null().sum(),
+            "near_duplicates": fields.filter(in_run & pl.col("exact_dup_of").is_null())["near_dup_of"].is_not_null().sum(),
             "duplicate_pairs": pairs.height,
             "earlier_documents_regrouped": regrouped.sum(),
             "stories": stories.height,
