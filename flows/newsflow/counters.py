@@ -36,7 +36,10 @@ COUNTERS = {
     ),
     "duplicate_pairs": Counter("duplicates", "Exact and near duplicate pairs involving a document of the run (rows of duplicates)."),
     "earlier_documents_regrouped": Counter("duplicates", "Documents of earlier runs whose exact or near duplicate fields changed."),
-    "stories": Counter("duplicates", "Stories in the stories table after the run (every run's documents, not only this one's)."),
+    "stories": Counter("duplicates", "Stories the run wrote: those of the story groups its documents joined (stories elsewhere are kept as they are)."),
+    "earlier_documents_compared": Counter(
+        "duplicates", "Documents of earlier runs the groups stage compared with the run's (those sharing a band or a story term)."
+    ),
     "earlier_documents_moved_story": Counter("duplicates", "Documents of earlier runs whose story_id changed."),
     "documents_extracted": Counter("extraction", "Documents whose headers, quotes, entities and quantities were extracted."),
     "documents_not_english": Counter("extraction", "Extracted documents not in English: headers only, no quotes, entities or quantities."),
