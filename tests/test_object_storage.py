@@ -144,3 +144,17 @@ def test_a_lock_object_renewed_by_its_holder_is_waited_for_and_gone_once_release
     with exclusive(prefix, "run run-3", 0.5, lease_seconds=0.8):
         assert stores.exists(f"{prefix}/.newsflow.lock")
     assert not stores.exists(f"{prefix}/.newsflow.lock")
+
+
+def test_credentials_from_an_aws_profile_reach_every_client(s3_source, tmp_path, monkeypatch):
+    (tmp_path / "credentials").write_text("[reader]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_PROFILE", "reader")
+    stores.check_object_stores(s3_source, "s3://news/profile-check")  # the profile's keys, as AWS_* for every client
+    assert (os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]) == ("testing", "testing")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.setenv("AWS_PROFILE", "missing")
+    with pytest.raises(ValueError, match=r"AWS credentials: .*\(missing\) could not be found"):
+        stores.check_object_stores(s3_source, "s3://news/profile-check")

@@ -112,9 +112,33 @@ CHECK_TIMEOUT = timedelta(seconds=10)
 
 def check_object_stores(source: Location, output: Location) -> None:
     """check_object_store for the source and the output, where they are on a store; the source must hold objects."""
+    if is_remote(source) or is_remote(output):
+        export_aws_credentials()
     for place, role in ((source, "source"), (output, "output")):
         if is_remote(place):
             check_object_store(str(place), role, must_hold_objects=role == "source")
+
+
+def export_aws_credentials() -> None:
+    """Without AWS_ACCESS_KEY_ID, the credentials botocore's chain finds (a profile of ~/.aws named by AWS_PROFILE, SSO, a
+    role) and the profile's region become this process's AWS_* variables, which pyarrow, deltalake and obstore all read
+    (deltalake's and obstore's clients do not read profiles). Temporary credentials are not renewed during the run."""
+    if "AWS_ACCESS_KEY_ID" in os.environ:
+        return
+    import botocore.exceptions
+    import botocore.session
+
+    session = botocore.session.get_session()
+    try:
+        credentials = session.get_credentials()
+        if credentials is None:
+            return
+        frozen = credentials.get_frozen_credentials()
+    except botocore.exceptions.BotoCoreError as error:  # a missing or broken profile
+        raise ValueError(f"AWS credentials: {error}; set AWS_PROFILE to a profile of ~/.aws, or AWS_ACCESS_KEY_ID") from None
+    found = {"AWS_ACCESS_KEY_ID": frozen.access_key, "AWS_SECRET_ACCESS_KEY": frozen.secret_key, "AWS_SESSION_TOKEN": frozen.token}
+    found["AWS_REGION"] = os.environ.get("AWS_REGION") or session.get_config_variable("region")
+    os.environ.update({name: value for name, value in found.items() if value})
 
 
 def check_object_store(place: str, role: str, must_hold_objects: bool = False) -> None:
