@@ -47,3 +47,13 @@ def test_a_second_run_waits_for_the_lock_then_gives_up_with_a_clear_message(tmp_
     holder.join()
     with exclusive(tmp_path, "run run-3", 0.5):
         pass
+
+
+def test_a_damaged_delta_log_is_named_by_its_table(tmp_path):
+    folder = tables.table_path(tmp_path, "documents")
+    write_deltalake(str(folder), pa.table({"doc_id": ["a"]}))
+    write_deltalake(str(folder), pa.table({"doc_id": ["b"]}), mode="append")
+    log = folder / "_delta_log" / "00000000000000000001.json"
+    log.write_bytes(log.read_bytes()[:40])  # a commit cut short, as a full disk or a bad copy leaves it
+    with pytest.raises(ValueError, match=r"^table documents in .* cannot be read \(.*\); restore its _delta_log from a backup$"):
+        tables.current_versions(tmp_path)

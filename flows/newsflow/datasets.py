@@ -10,14 +10,13 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable
-from deltalake.exceptions import DeltaError
 
 from newsflow.contracts import TABLES, load_contract
 from newsflow.settings import Settings
 from newsflow.storage import stores
 from newsflow.storage.delta_files import FILE_BYTES
 from newsflow.storage.lock import exclusive
-from newsflow.storage.tables import exists, read_published, table_path
+from newsflow.storage.tables import exists, open_table, read_published, table_path
 
 DEFAULT_OUTPUT = Path("output")
 
@@ -81,10 +80,7 @@ def snapshot(
 def _open(table: str, output_dir: Path) -> DeltaTable:
     if not exists(output_dir, table):
         raise FileNotFoundError(f"no table {table} in {output_dir}: run `newsflow run --output {output_dir}` first")
-    try:
-        return DeltaTable(str(table_path(output_dir, table)))
-    except DeltaError as error:  # a damaged log: name the table, not a traceback
-        raise ValueError(f"table {table} in {output_dir} cannot be read ({str(error).splitlines()[0]}); restore its _delta_log from a backup") from None
+    return open_table(output_dir, table)
 
 
 def list_tables(output_dir: Path = DEFAULT_OUTPUT) -> pl.DataFrame:

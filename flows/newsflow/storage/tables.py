@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Field, write_deltalake
+from deltalake.exceptions import DeltaError
 
 from newsflow.contracts import TABLES, Contract, conform, load_contract
 from newsflow.settings import Settings
@@ -51,9 +52,18 @@ def exists(output_dir: Location, table: str) -> bool:
     return DeltaTable.is_deltatable(str(table_path(output_dir, table)))
 
 
+def open_table(output_dir: Location, table: str) -> DeltaTable:
+    """The Delta table; a damaged log is a ValueError naming the table and what to do, not the engine's traceback."""
+    try:
+        return DeltaTable(str(table_path(output_dir, table)))
+    except DeltaError as error:
+        problem = str(error).splitlines()[0]
+        raise ValueError(f"table {table} in {output_dir} cannot be read ({problem}); restore its _delta_log from a backup") from None
+
+
 def current_versions(output_dir: Location) -> dict[str, int]:
     """The latest version of every table that exists under output_dir."""
-    return {table: DeltaTable(str(table_path(output_dir, table))).version() for table in TABLES if exists(output_dir, table)}
+    return {table: open_table(output_dir, table).version() for table in TABLES if exists(output_dir, table)}
 
 
 def ensure_tables(settings: Settings, metadata: dict[str, str]) -> None:
