@@ -11,8 +11,8 @@ tree every 0.2 s. In order:
 1. start-up: what a run spends outside its flow, i.e. the interpreter, imports, Prefect's temporary
    server, creating and ending the flow run: the wall time from the shell minus the run's own time
    (runs table: finished_at - started_at, from the flow's first line to its record). Shown for a run
-   over an empty folder into existing tables; the first run of all (which also creates Prefect's
-   database and the tables) is shown too.
+   with nothing new (one self-made article, already published) into existing tables; the first run of
+   all (which also creates Prefect's database and the tables) is shown too.
 2. seeds: `newsflow run` over seeds/ into a fresh output, wall time from the shell: <= 20 s.
 3. html-dev (bench/bench_html.py): body F1, title, authors and date on its pages, the reading's pages per second
    beside trafilatura alone, and `newsflow run` over the NAEB pages (pages per second through every stage).
@@ -280,17 +280,19 @@ def cli_environment(work: Path) -> dict[str, str]:
 
 
 def measure_start_up(bench: Bench) -> None:
-    empty = bench.work / "empty-source"
-    empty.mkdir()
-    output = bench.work / "empty-output"
-    cold = bench.newsflow_run("first-run", empty, output)
-    empty_run = bench.newsflow_run("empty-folder", empty, output)
+    # A source with nothing new, into existing tables: a run whose work is none (an empty folder is refused).
+    source = bench.work / "one-article"
+    source.mkdir()
+    (source / "note.txt").write_text("Benchmark note\n\nThis short article gives the start-up runs a file to read.\n", encoding="utf-8")
+    output = bench.work / "one-article-output"
+    cold = bench.newsflow_run("first-run", source, output)
+    no_op = bench.newsflow_run("no-op", source, output)
     bench.add(
-        Figure("first run ever (new Prefect database, tables created), empty folder", cold.wall_seconds, "s", note="wall from the shell"),
+        Figure("first run ever (new Prefect database, tables created), one article", cold.wall_seconds, "s", note="wall from the shell"),
         Figure(
-            "start-up: interpreter, imports, Prefect's temporary server", start_up_seconds(empty_run), "s",
-            note=f"an empty-folder run into existing tables: {empty_run.wall_seconds:.1f} s wall minus the run itself "
-            f"{fmt(empty_run.run_seconds)} s ({stage_summary(empty_run)}); {start_up_summary(empty_run)}",
+            "start-up: interpreter, imports, Prefect's temporary server", start_up_seconds(no_op), "s",
+            note=f"a run with nothing new into existing tables: {no_op.wall_seconds:.1f} s wall minus the run itself "
+            f"{fmt(no_op.run_seconds)} s ({stage_summary(no_op)}); {start_up_summary(no_op)}",
         ),
     )
 
