@@ -121,6 +121,15 @@ def test_hard_wrapped_lines_are_joined_but_separate_paragraphs_are_not():
     ]
 
 
+def test_a_lower_case_line_under_a_line_in_capitals_is_not_its_continuation():
+    lines = ["HARBOUR CITY EXCHANGE RATES NOON - APR 7", "us 7.80 - 7.81 uk 12.62 - 12.63", "Storm closes the ports as", "ships wait offshore"]
+    assert join_wrapped_lines(lines) == [
+        (1, "HARBOUR CITY EXCHANGE RATES NOON - APR 7"),
+        (2, "us 7.80 - 7.81 uk 12.62 - 12.63"),
+        (3, "Storm closes the ports as ships wait offshore"),
+    ]
+
+
 def test_a_sentence_repeated_with_small_differences_is_kept_once():
     lede = (SEEDS / "003_6a85fd70a6b4de33.txt").read_text(encoding="utf-8").splitlines()[2]
     kept, removed = drop_repeated_sentences(lede, 0.9)
