@@ -129,15 +129,15 @@ def test_a_store_that_cannot_be_used_stops_the_run_in_one_line_before_any_work(
 def test_a_lock_object_renewed_by_its_holder_is_waited_for_and_gone_once_released(s3_server):
     prefix, released = "s3://news/locks", threading.Event()
 
-    def hold_lock():  # a lease of 0.8 s, renewed every 0.2 s: held for 3 s, it never looks abandoned
-        with exclusive(prefix, "run run-1", 0, "NEWSFLOW_LOCK_WAIT_SECONDS", lease_seconds=0.8):
-            released.wait(3)
+    def hold_lock():  # a lease of 4 s, renewed every second (time enough on a busy machine): held for 6 s, it never looks abandoned
+        with exclusive(prefix, "run run-1", 0, "NEWSFLOW_LOCK_WAIT_SECONDS", lease_seconds=4):
+            released.wait(6)
 
     holder = threading.Thread(target=hold_lock)
     holder.start()
     time.sleep(0.5)
     with pytest.raises(LockTimeout, match=rf"locked by run run-1 \(pid {os.getpid()} on {socket.gethostname()}\)"):
-        with exclusive(prefix, "run run-2", 2, "NEWSFLOW_LOCK_WAIT_SECONDS", lease_seconds=0.8):
+        with exclusive(prefix, "run run-2", 5, "NEWSFLOW_LOCK_WAIT_SECONDS", lease_seconds=4):
             pass
     released.set()
     holder.join()
