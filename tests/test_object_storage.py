@@ -158,3 +158,16 @@ def test_credentials_from_an_aws_profile_reach_every_client(s3_source, tmp_path,
     monkeypatch.setenv("AWS_PROFILE", "missing")
     with pytest.raises(ValueError, match=r"AWS credentials: .*\(missing\) could not be found"):
         stores.check_object_stores(s3_source, "s3://news/profile-check")
+
+
+def test_a_lock_object_taken_over_is_not_deleted_by_the_holder_that_lost_it(s3_server):
+    import obstore
+
+    from newsflow.storage.lock import _ObjectLock
+
+    lock = _ObjectLock("s3://news/lost-lock", 0.4)  # renewed every 0.1 s
+    assert lock.acquire("run run-1") is None
+    obstore.put(lock.store, lock.key, b"run run-2")  # another run took it over (run-1 paused beyond its lease)
+    time.sleep(0.5)  # run-1's next renewal finds the lock changed
+    lock.release()
+    assert bytes(obstore.get(lock.store, lock.key).bytes()) == b"run run-2"

@@ -15,7 +15,7 @@ from newsflow.contracts import TABLES, load_contract
 from newsflow.settings import Settings
 from newsflow.storage import stores
 from newsflow.storage.delta_files import FILE_BYTES
-from newsflow.storage.lock import exclusive
+from newsflow.storage.lock import output_lock
 from newsflow.storage.tables import exists, open_table, read_published, table_path
 
 DEFAULT_OUTPUT = Path("output")
@@ -169,8 +169,7 @@ def optimize(output_dir: Path = DEFAULT_OUTPUT) -> dict[str, tuple[int, int]]:
     Returns, per table, how many files were removed and added. The rows do not change, and every release stays
     readable (the old files go with `vacuum`). The output folder's lock is held, so no run publishes meanwhile.
     """
-    settings = Settings()
-    with exclusive(output_dir, "newsflow datasets optimize", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS"):
+    with output_lock(output_dir, "newsflow datasets optimize", Settings()):
         done = {}
         for table in TABLES:
             if exists(output_dir, table):
@@ -191,8 +190,7 @@ def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -
     if keep < 1:
         raise ValueError("keep at least 1 release")
     settings = Settings()
-    wait = (settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds)
-    with exclusive(output_dir, "newsflow datasets vacuum", *wait):
+    with output_lock(output_dir, "newsflow datasets vacuum", settings):
         kept_releases = releases(output_dir).tail(keep)
         kept = [dict(r) for r in kept_releases["table_versions"].to_list()] or [{}]
         removed = {}

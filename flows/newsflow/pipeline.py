@@ -26,7 +26,7 @@ from newsflow.runtime import progress, workers
 from newsflow.settings import Settings
 from newsflow.stages import clean, extract, groups, ingest, language, plan, publish, signatures, validate
 from newsflow.storage import releases, staging
-from newsflow.storage.lock import exclusive
+from newsflow.storage.lock import output_lock
 from newsflow.storage.stores import check_object_stores
 
 
@@ -148,9 +148,7 @@ def news_pipeline(
     check_object_stores(settings.source_dir, settings.output_dir)
     progress_artifact = artifacts.ProgressArtifact()
     with (
-        exclusive(
-            settings.output_dir, f"flow run {flow_run.id}", settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds
-        ),
+        output_lock(settings.output_dir, f"flow run {flow_run.id}", settings),
         progress.listening(progress_artifact),
     ):
         started_at = utc_now()  # once the lock is held: runs start, and release, in the order they publish

@@ -16,17 +16,24 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from newsflow.settings import Settings
 from newsflow.storage.stores import Location, is_remote, join
 
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".newsflow.lock"
 # A holder renews its lock object every lease / 4 (settings.lock_lease_seconds); the store's clock judges the age.
-LEASE_SECONDS = 60.0
+LEASE_SECONDS = Settings.model_fields["lock_lease_seconds"].default
 
 
 class LockTimeout(RuntimeError):
     """Another process kept the folder locked for too long."""
+
+
+def output_lock(output_dir: Location, holder: str, settings: Settings):
+    """exclusive() on an output folder, waited for and leased as the settings say (NEWSFLOW_LOCK_WAIT_SECONDS,
+    NEWSFLOW_LOCK_LEASE_SECONDS): what every run and `newsflow datasets` command that writes holds."""
+    return exclusive(output_dir, holder, settings.lock_wait_seconds, "NEWSFLOW_LOCK_WAIT_SECONDS", settings.lock_lease_seconds)
 
 
 @contextmanager
@@ -122,7 +129,7 @@ class _ObjectLock:
             except (PreconditionError, NotFoundError):
                 return other
             log.warning("took over the lock %s, which %s stopped renewing over %.0f s ago", self.uri, other, self.lease)
-        self.holder, self.stop = holder, threading.Event()
+        self.holder, self.stop, self.lost = holder, threading.Event(), False
         self.renewer = threading.Thread(target=self._renew, name="renew lock", daemon=True)
         self.renewer.start()
         return None
@@ -133,12 +140,15 @@ class _ObjectLock:
         while not self.stop.wait(self.lease / 4):
             try:
                 self.e_tag = obstore.put(self.store, self.key, self.holder.encode(), mode={"e_tag": self.e_tag})["e_tag"]
+                self.lost = False
             except Exception as error:  # lost (taken over after a pause longer than the lease) or the store is down
                 log.error("could not renew the lock %s: %s", self.uri, str(error).splitlines()[0])
+                self.lost = True
 
     def release(self) -> None:
         import obstore
 
         self.stop.set()
         self.renewer.join()
-        obstore.delete(self.store, self.key)
+        if not self.lost:  # a lock taken over is the new holder's to delete
+            obstore.delete(self.store, self.key)
