@@ -96,7 +96,7 @@ def main() -> None:
     peaks = Peaks()
     timed = pipeline.timed
     pipeline.timed = lambda name, function, batch, settings: peaks.labelled(timed, lambda *_: name)(name, function, batch, settings)
-    for step in ("merged_state", "group_fields", "term_vectors", "story_edges", "story_rows"):
+    for step in ("joined_groups", "group_fields", "term_vectors", "story_edges", "story_rows"):
         setattr(groups, step, peaks.labelled(getattr(groups, step), lambda *_, step=step: f"groups: {step}"))
     staging.staged_signatures = peaks.labelled(staging.staged_signatures, lambda *_: "groups: read staged signatures")
     publish.write_table = peaks.labelled(publish.write_table, lambda table, *_, **__: f"publish: write {table}")

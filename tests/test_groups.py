@@ -76,7 +76,7 @@ def test_a_run_in_three_batches_groups_as_in_one(tmp_path):
 
 
 def test_groups_need_the_signatures_of_the_duplicates_stage(tmp_path):
-    with pytest.raises(ValueError, match="run duplicates first"):
+    with pytest.raises(ValueError, match="run signatures first"):
         groups.run(Batch("run", FIRST_RUN, documents=pl.DataFrame({"doc_id": ["a"], "text": ["A"]})), Settings())
 
 

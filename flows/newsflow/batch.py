@@ -82,8 +82,9 @@ class Batch:
     duplicates: pl.DataFrame | None = None
     stories: pl.DataFrame | None = None
     # Signature rows (internal state): of the batch's documents after signatures (until storage.staging parks them),
-    # of the run's documents before groups (staged parts, storage.staging.staged_signatures), of every current document
-    # after groups, without their shingles: those are read part by part (doc_id and shingles frames) from `shingles`.
+    # of the run's documents before groups (staged parts, storage.staging.staged_signatures), after groups only the rows
+    # the run changed (its documents and those its groups moved), without their shingles: those are read part by part
+    # (doc_id and shingles frames) from `shingles`.
     signatures: pl.DataFrame | ds.Dataset | None = None
     shingles: Callable[[], Iterator[pl.DataFrame]] | None = None
     quarantine: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=QUARANTINE_SCHEMA))

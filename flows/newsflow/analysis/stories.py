@@ -8,7 +8,7 @@ term alone, so an article's description, and its similarity to another, never ch
 corpus grows), and compared by cosine similarity. Stories are average-linkage clusters cut at a
 threshold (a setting, calibrated in bench/bench_stories.py).
 
-The duplicates stage takes each article's terms (story_terms) as it reads it; the groups stage
+The signatures stage takes each article's terms (story_terms) as it reads it; the groups stage
 clusters the documents with the functions here. Similar pairs come from a sparse product computed
 a block of rows at a time and thresholded at once, so no N x N matrix is ever held; clustering then
 runs inside each connected group of similar articles, so the stories of a group depend on its

@@ -74,15 +74,16 @@ def json_lines(stream: Iterable[bytes], max_record_bytes: int) -> Iterator[Recor
 
 def parquet_rows(path: Path, mapping: dict[str, list[str]]) -> Iterator[Record]:
     """The rows of a Parquet file, PARQUET_ROWS_PER_READ at a time, with only the columns the mapping names."""
-    parquet = pq.ParquetFile(stores.open_input(path))
-    wanted = {name for fields in mapping.values() for name in fields}
-    columns = [name for name in parquet.schema_arrow.names if name in wanted]
-    number = 0
-    for part in parquet.iter_batches(batch_size=PARQUET_ROWS_PER_READ, columns=columns):
-        for fields in part.to_pylist():
-            encoded = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8")
-            yield Record(f"row={number}", hashlib.sha256(encoded).hexdigest(), len(encoded), fields)
-            number += 1
+    with stores.open_input(path) as handle:  # closed when the rows are read, or the reading stops
+        parquet = pq.ParquetFile(handle)
+        wanted = {name for fields in mapping.values() for name in fields}
+        columns = [name for name in parquet.schema_arrow.names if name in wanted]
+        number = 0
+        for part in parquet.iter_batches(batch_size=PARQUET_ROWS_PER_READ, columns=columns):
+            for fields in part.to_pylist():
+                encoded = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False).encode("utf-8")
+                yield Record(f"row={number}", hashlib.sha256(encoded).hexdigest(), len(encoded), fields)
+                number += 1
 
 
 def article(fields: dict, mapping: dict[str, list[str]]) -> dict | None:

@@ -1,6 +1,6 @@
 """groups: find the copies and stories of a run's documents, once per run, among everything published.
 
-The duplicates stage leaves, batch after batch, the signature rows of the run's documents (staged
+The signatures stage leaves, batch after batch, the signature rows of the run's documents (staged
 on disk in a flow run); this stage takes all of them (batch.signatures) after the last batch. The
 published `signatures` table is the index it compares them with: every current document's band
 keys, story terms and groups (a deleted document has no row). The groups of documents are
@@ -58,7 +58,7 @@ ROUNDING = 1e-9  # more than a cosine's rounding error, computed in another orde
 def run(batch: Batch, settings: Settings) -> Batch:
     fresh = batch.signatures
     if fresh is None and (batch.sources or batch.documents is not None):  # documents came, unsigned
-        raise ValueError("the groups stage needs the signatures the duplicates stage builds: run duplicates first")
+        raise ValueError("the groups stage needs the signatures the signatures stage builds: run signatures first")
     deleted = pl.concat([u.filter(pl.col("is_deleted"))["doc_id"] for u in batch.document_updates if "is_deleted" in u.columns] + [pl.Series("doc_id", [], pl.String)])
     rows = state_rows(fresh) if fresh is not None else None
     if (rows is None or rows.is_empty()) and deleted.is_empty():  # nothing new: the published groups stand
