@@ -152,10 +152,12 @@ def test_credentials_from_an_aws_profile_reach_every_client(s3_source, tmp_path,
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.setenv("AWS_PROFILE", "reader")
-    stores.check_object_stores(s3_source, "s3://news/profile-check")  # the profile's keys, as AWS_* for every client
+    stores._credentials_once.cache_clear()  # as in a new process
+    assert stores.files_under(s3_source)  # any use of the store (`newsflow datasets` too) first exports the profile's keys
     assert (os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]) == ("testing", "testing")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.setenv("AWS_PROFILE", "missing")
+    stores._credentials_once.cache_clear()
     with pytest.raises(ValueError, match=r"AWS credentials: .*\(missing\) could not be found"):
         stores.check_object_stores(s3_source, "s3://news/profile-check")
 

@@ -29,8 +29,10 @@ def is_remote(place: "Location | os.PathLike") -> bool:
 
 
 def join(place: Location, *parts: str) -> Location:
-    """`place` / parts: a URI for a store's location, a Path for a folder."""
+    """`place` / parts: a URI for a store's location, a Path for a folder. Every table and file of a store is reached
+    through join or filesystem, which first give the process its AWS credentials (_credentials_once)."""
     if is_remote(place):
+        _credentials_once()
         return "/".join([str(place).rstrip("/"), *parts])
     return Path(place, *parts)
 
@@ -43,6 +45,7 @@ def filesystem(place: Location) -> tuple[pafs.FileSystem, str]:
     """The pyarrow file system holding `place`, and its path there."""
     if not is_remote(place):
         return pafs.LocalFileSystem(), str(place)
+    _credentials_once()
     scheme, rest = str(place).split("://", 1)
     return _store_filesystem(f"{scheme}://{rest.split('/', 1)[0]}", os.environ.get("AWS_ENDPOINT_URL")), rest
 
@@ -112,11 +115,14 @@ CHECK_TIMEOUT = timedelta(seconds=10)
 
 def check_object_stores(source: Location, output: Location) -> None:
     """check_object_store for the source and the output, where they are on a store; the source must hold objects."""
-    if is_remote(source) or is_remote(output):
-        export_aws_credentials()
     for place, role in ((source, "source"), (output, "output")):
         if is_remote(place):
             check_object_store(str(place), role, must_hold_objects=role == "source")
+
+
+@functools.cache  # once per process: botocore's chain may ask the network (SSO, instance metadata); an error is not kept
+def _credentials_once() -> None:
+    export_aws_credentials()
 
 
 def export_aws_credentials() -> None:
@@ -148,6 +154,7 @@ def check_object_store(place: str, role: str, must_hold_objects: bool = False) -
     import obstore
     from obstore.store import from_url
 
+    _credentials_once()
     scheme, rest = place.split("://", 1)
     bucket = rest.split("/", 1)[0]
     store = from_url(
