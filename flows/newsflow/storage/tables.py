@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from pathlib import PurePosixPath
 
 import polars as pl
 import pyarrow as pa
@@ -101,11 +102,11 @@ def read_batches(dataset: ds.Dataset, columns: list[str] | None = None, where: d
                 yield from (rows.filter(where) if where is not None else rows).to_batches()
 
 
-def published_files(path: Location) -> ds.Dataset:
-    """The Parquet files of a table's latest version, read by pyarrow alone: they stay readable while the
-    table is overwritten (the Delta writer cannot read its own table from inside a write), and newsflow
-    tables use no deletion vectors or column mapping."""
-    table = DeltaTable(str(path))
+def published_files(path: Location, table: DeltaTable | None = None) -> ds.Dataset:
+    """The Parquet files of a table's latest version (of `table`, the table at `path` opened already), read by pyarrow
+    alone: they stay readable while the table is overwritten (the Delta writer cannot read its own table from inside a
+    write), and newsflow tables use no deletion vectors or column mapping."""
+    table = table or DeltaTable(str(path))
     files = [filesystem(uri)[1] for uri in table.file_uris()]
     return ds.dataset(files, filesystem=filesystem(path)[0], schema=pa.schema(table.schema().to_arrow()), format="parquet")
 
@@ -152,12 +153,11 @@ def write_table(
     path = str(table_path(settings.output_dir, table))
     mode = "overwrite" if settings.full_refresh and contract.write_mode == "replace" else contract.write_mode
     commit = CommitProperties(custom_metadata=metadata)
-    files = _files_with_rows_of(path, contract, replaced_ids) if mode == "replace" else {}
-    if mode != "overwrite" and not rows.count and not files:  # appending nothing
+    files, removed = _files_with_rows_of(path, contract, replaced_ids) if mode == "replace" else (None, {})
+    if mode != "overwrite" and not rows.count and not removed:  # appending nothing
         return None
     # the rows that stay in the files rewritten go first (append keeps the table's schema: ensure_tables gave it the contract's columns)
-    batches = chain(_rows_not_of(files, path, contract, replaced_ids), rows.batches) if files else rows.batches
-    removed = {name: size for name, (_, size) in files.items()}
+    batches = chain(_rows_not_of(files, contract, replaced_ids), rows.batches) if files is not None else rows.batches
     commit_rows(path, contract.arrow_schema, batches, "overwrite" if mode == "overwrite" else "append", SLICE_ROWS, commit, removed)
     return DeltaTable(path).version()
 
@@ -175,28 +175,23 @@ def _any(expressions) -> ds.Expression:
     return result
 
 
-def _files_with_rows_of(path: str, contract: Contract, ids) -> dict[str, tuple[str, int]]:
-    """The files of the table's latest version that hold rows of `ids`: their path in the table, URI and size."""
+def _files_with_rows_of(path: str, contract: Contract, ids) -> tuple[ds.Dataset | None, dict[str, int]]:
+    """The files of the table's latest version that hold rows of `ids`, as one dataset, and their path in the table: size."""
     if not ids:
-        return {}
+        return None, {}
     table = DeltaTable(path)
     actions = pa.table(table.get_add_actions(flatten=True))
+    # newsflow tables are not partitioned: every file is in the table's folder, named by its path in the table
     sizes = dict(zip(actions["path"].to_pylist(), actions["size_bytes"].to_pylist()))
-    schema, where, found = pa.schema(table.schema().to_arrow()), _replaced_filter(contract, ids), {}
-    for uri in table.file_uris():
-        name = next(name for name in sizes if uri.endswith("/" + name))
-        if _parquet([uri], schema).count_rows(filter=where):
-            found[name] = (uri, sizes[name])
-    return found
+    published, where = published_files(path, table), _replaced_filter(contract, ids)
+    holding = [fragment for fragment in published.get_fragments() if fragment.count_rows(filter=where)]
+    if not holding:
+        return None, {}
+    files = ds.FileSystemDataset(holding, published.schema, published.format, published.filesystem)
+    return files, {name: sizes[name] for name in (PurePosixPath(fragment.path).name for fragment in holding)}
 
 
-def _rows_not_of(files: dict[str, tuple[str, int]], path: str, contract: Contract, ids) -> Iterator[pa.RecordBatch]:
+def _rows_not_of(files: ds.Dataset, contract: Contract, ids) -> Iterator[pa.RecordBatch]:
     """The rows of `files` that stay, streamed batch by batch and brought to the current contract."""
-    dataset = _parquet([uri for uri, _ in files.values()], pa.schema(DeltaTable(path).schema().to_arrow()))
-    batches = read_batches(dataset, where=~_replaced_filter(contract, ids))
+    batches = read_batches(files, where=~_replaced_filter(contract, ids))
     return chain.from_iterable(conform(contract.table, pa.Table.from_batches([b]), contract).to_batches() for b in batches)
-
-
-def _parquet(uris: list[str], schema: pa.Schema) -> ds.Dataset:
-    """The Parquet files at `uris` (a table's file URIs, local or on one store) as one dataset."""
-    return ds.dataset([filesystem(uri)[1] for uri in uris], schema=schema, format="parquet", filesystem=filesystem(uris[0])[0])
