@@ -57,7 +57,7 @@ def test_a_two_character_title_is_quarantined_and_the_other_documents_publish(tm
     source, output = tmp_path / "source", tmp_path / "out"
     copy_seeds(source, "000", "001", "002", "003")  # the stub, language und, is a fifth: within the und share
     # a headline (text follows it) of two characters; a one-line file would have no headline and publish
-    (source / "stub.txt").write_text("Hi\n\n12345 67890\n", encoding="utf-8")
+    (source / "stub.txt").write_text("H<\n\n12345 67890\n", encoding="utf-8")
     record = news_pipeline(source=source, output=output)
 
     documents = read_table(output, "documents")
@@ -68,9 +68,11 @@ def test_a_two_character_title_is_quarantined_and_the_other_documents_publish(tm
     failed = quarantine.filter(pl.col("code") == "failed_expectation").row(0, named=True)
     assert failed["stage"] == "validate" and failed["source_uri"] == "stub.txt" and failed["doc_id"] == doc_id_for("stub.txt")
     assert (failed["table_name"], failed["expectation"], failed["column_name"], failed["value"]) == (
-        "documents", "expect_column_value_lengths_to_be_between", "title", "Hi"
+        "documents", "expect_column_value_lengths_to_be_between", "title", "H<"
     )
     assert "expect_column_value_lengths_to_be_between on title" in failed["reason"]
+    [title_length] = [row for row in gx.run_results(Settings(), record.run_id) if row["expectation"].endswith("_between(title)")]
+    assert (title_length["rows_failed"], title_length["failing_values"]) == (1, "H<")  # as written, not as the page escapes it
     withheld = quarantine.filter(pl.col("code") == "withheld_with_document")
     assert sorted(withheld.select("table_name", "doc_id", "detail").rows()) == [
         ("paragraphs", doc_id_for("stub.txt"), "2 row(s)"),

@@ -281,7 +281,8 @@ def run_results(settings: Settings, run_id: str) -> list[dict]:
             failing = result.get("partial_unexpected_list") or []
             if not checked["success"] and "observed_value" in result:  # what a table-level expectation found instead
                 failing = [result["observed_value"]]
-            row["failing_values"] = (row["failing_values"] + [str(value) for value in failing])[:RESULT_VALUES_SHOWN]
+            # stored as shown() left them for the pages (cut, HTML-escaped); the UI's table shows text as it is
+            row["failing_values"] = (row["failing_values"] + [html.unescape(str(value)) for value in failing])[:RESULT_VALUES_SHOWN]
     return [{**row, "failing_values": " | ".join(row["failing_values"])} for row in rows.values()]
 
 
