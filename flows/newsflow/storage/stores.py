@@ -9,6 +9,7 @@ AWS_REGION (and AWS_ALLOW_HTTP=true for a plain-HTTP endpoint such as a local S3
 
 import functools
 import os
+import re
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -168,9 +169,13 @@ def check_object_store(place: str, role: str, must_hold_objects: bool = False) -
     except Exception as error:  # obstore's errors name the store's answer; one line of it says what to fix
         text = str(error)
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or f"the {scheme} endpoint"
-        if "NoSuchBucket" in text or "404" in text:
+        # the store's status code as obstore prints it (a bare "401" also matched a duration such as "in 401.2µs")
+        status = re.search(r"status code: (\d{3})", text)
+        if "NoSuchBucket" in text or (status and status.group(1) == "404"):
             problem = f"bucket {bucket} does not exist at {endpoint}; create it, or correct the {role} location"
-        elif any(code in text for code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "401")):
+        elif any(code in text for code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")) or (
+            status and status.group(1) in ("401", "403")
+        ):
             problem = f"the credentials were refused by {endpoint} for bucket {bucket}; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         elif any(word in text.lower() for word in ("connect", "timed out", "dns", "error sending request")):
             problem = f"{endpoint} does not answer; check AWS_ENDPOINT_URL and the network"
