@@ -79,13 +79,13 @@ def test_html_in_a_refused_article_is_shown_as_text_in_the_data_docs(tmp_path):
 @pytest.mark.skipif(BROWSER is None, reason="needs chromium (.ci/run installs it)")
 def test_newsflow_docs_serves_an_index_listing_this_runs_validations_without_internet(tmp_path):
     checked = validated_seeds(tmp_path, "run-offline")
-    site = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site"
+    site = (tmp_path / "gx" / checked.validation.data_docs).parent
     pages = [site / "index.html", *site.glob("validations/*/run-offline/**/*.html"), *site.glob("expectations/*.html")]
     for page in pages:  # every script and style the pages load is the site's own copy
         assert not re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="https?://', page.read_text()), page
     port = free_port()
     env = {**os.environ, "NEWSFLOW_GX_DIR": str(tmp_path / "gx")}
-    server = subprocess.Popen([str(NEWSFLOW), "docs", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen([str(NEWSFLOW), "docs", "--output", str(tmp_path / "out"), "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
     try:
         assert f"at http://127.0.0.1:{port}/" in server.stderr.readline()
         wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=2).status == 200, "docs", 60, tmp_path / "none")

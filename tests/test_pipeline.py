@@ -9,6 +9,8 @@ import pytest
 from conftest import SEEDS, read_table, seed_doc
 
 from newsflow import counters
+from newsflow.runs import without_local_paths
+from newsflow.settings import PROJECT_ROOT, Settings
 
 BOILERPLATE_STRINGS = [
     "Leave a",
@@ -99,6 +101,20 @@ def test_run_is_recorded_with_counts_and_table_versions(seeds_run):
     assert runs["started_at"] <= runs["finished_at"]
     stages = ["plan", "ingest", "clean", "language", "signatures", "extract", "validate", "stage", "groups", "publish", "data docs"]
     assert list(runs["stage_seconds"]) == stages and all(seconds >= 0 for seconds in runs["stage_seconds"].values())
+
+
+def test_a_failed_runs_error_names_its_folders_by_their_role_not_by_their_path(tmp_path):
+    output, source = tmp_path / "news" / "out", tmp_path / "feeds"
+    settings = Settings(output_dir=output, source_dir=source, gx_dir=PROJECT_ROOT / "gx")
+    error = OSError(
+        f"[Errno 28] No space left on device: '{output}/documents/part-1.parquet'; read {source}/a.txt, "
+        f"{output}-old/x and {PROJECT_ROOT}/schemas/documents.yaml; see {PROJECT_ROOT / 'gx'}/runs"
+    )
+    assert without_local_paths(str(error), settings) == (
+        "[Errno 28] No space left on device: '<output>/documents/part-1.parquet'; read <source>/a.txt, "
+        f"{output}-old/x and <contracts>/documents.yaml; see <gx>/runs"  # a sibling folder is not the output
+    )
+    assert without_local_paths(f"{PROJECT_ROOT}/seeds/a.txt", settings) == "./seeds/a.txt"
 
 
 def write_bad_and_good_files(folder: Path) -> None:

@@ -23,7 +23,7 @@ from newsflow.contracts import ContractError
 from newsflow.quality import gx
 from newsflow.quality.summary import ValidationFailed
 from newsflow.runs import new_run_id
-from newsflow.settings import Settings
+from newsflow.settings import PROJECT_ROOT, Settings
 from newsflow.sources.files import doc_id_for
 from newsflow.stages import clean, ingest, plan, validate
 from newsflow.storage.tables import current_versions
@@ -71,7 +71,7 @@ def test_a_two_character_title_is_quarantined_and_the_other_documents_publish(tm
         "documents", "expect_column_value_lengths_to_be_between", "title", "H<"
     )
     assert "expect_column_value_lengths_to_be_between on title" in failed["reason"]
-    [title_length] = [row for row in gx.run_results(Settings(), record.run_id) if row["expectation"].endswith("_between(title)")]
+    [title_length] = [row for row in gx.run_results(Settings(output_dir=output), record.run_id) if row["expectation"].endswith("_between(title)")]
     assert (title_length["rows_failed"], title_length["failing_values"]) == (1, "H<")  # as written, not as the page escapes it
     withheld = quarantine.filter(pl.col("code") == "withheld_with_document")
     assert sorted(withheld.select("table_name", "doc_id", "detail").rows()) == [
@@ -126,25 +126,39 @@ def test_a_table_level_breach_fails_the_run_and_no_table_gets_a_new_version(tmp_
     failed_run = read_table(output, "runs").sort("started_at").row(-1, named=True)
     validation = json.loads(failed_run["validation"])
     assert failed_run["status"] == "failed" and "validation failed" in failed_run["error"]
+    # the folders are named by their role: the runs table tells no one where this machine keeps them
+    assert "expectation in <contracts> if it is wrong; Data Docs: <gx>/" in failed_run["error"]
+    assert not any(str(folder) in failed_run["error"] for folder in (output, Settings().gx_dir, PROJECT_ROOT))
     assert not validation["success"]
     assert [(f["level"], f["expectation"], f["columns"]) for f in validation["failures"]] == [
         ("table", "expect_column_values_to_be_unique", ["content_sha256"])
     ]
     assert sorted(read_table(output, "documents")["source_uri"]) == sorted(p.name for p in SEEDS.glob("00[012]_*.txt"))
     # The failed validation is in the Data Docs the error points to.
-    assert f"validations/documents/{failed_run['run_id']}/" in Path(validation["data_docs"]).read_text(encoding="utf-8")
+    assert f"validations/documents/{failed_run['run_id']}/" in (Settings().gx_dir / validation["data_docs"]).read_text(encoding="utf-8")
 
 
 def test_data_docs_index_lists_each_tables_suite_and_the_run(seeds_run):
     # Built once, when the run is recorded.
     _, record = seeds_run
-    index = Path(record.validation["data_docs"])
+    index = Settings().gx_dir / record.validation["data_docs"]
     html = index.read_text(encoding="utf-8")
-    assert index.name == "index.html" and Path(Settings().gx_dir) in index.parents
+    assert index.name == "index.html" and not Path(record.validation["data_docs"]).is_absolute()
     for table in ("documents", "paragraphs", "quarantine"):
         assert f"expectations/{table}.html" in html
         assert f"validations/{table}/{record.run_id}/" in html
         assert record.validation["suites"][table]["expectations"] >= 3
+
+
+def test_each_output_folder_has_data_docs_of_its_own_runs(tmp_path, seeds_batch):
+    indexes = {}
+    for run_id in ("run-into-a", "run-into-b"):
+        settings = Settings(gx_dir=tmp_path / "gx", output_dir=tmp_path / run_id[-1])
+        checked = gx.build_data_docs(validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents), settings), settings)
+        indexes[run_id] = settings.gx_dir / checked.validation.data_docs
+    assert len(set(indexes.values())) == 2
+    for run_id, index in indexes.items():  # one output's runs only
+        assert set(re.findall(r"validations/\w+/(run-[\w-]+)/", index.read_text(encoding="utf-8"))) == {run_id}
 
 
 def test_the_data_docs_index_links_only_the_latest_validation_results(tmp_path, seeds_batch, monkeypatch):
@@ -153,7 +167,7 @@ def test_the_data_docs_index_links_only_the_latest_validation_results(tmp_path, 
     for run_id in ("run-one", "run-two"):  # each validates 3 tables
         checked = validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs), settings)
     gx.build_data_docs(checked, settings)
-    linked = set(re.findall(r"validations/(\w+)/(run-\w+)/", Path(checked.validation.data_docs).read_text(encoding="utf-8")))
+    linked = set(re.findall(r"validations/(\w+)/(run-\w+)/", (settings.gx_dir / checked.validation.data_docs).read_text(encoding="utf-8")))
     assert len(linked) == 2 and {run for _, run in linked} == {"run-two"}
 
 
@@ -263,7 +277,7 @@ def test_every_run_id_is_a_name_to_great_expectations_never_a_date(seeds_batch, 
     checked = validate.run(Batch(run_id, STARTED, documents=seeds_batch.documents, paragraphs=seeds_batch.paragraphs), Settings())
     gx.build_data_docs(checked, Settings())
     assert checked.documents.height == 5
-    assert f"validations/documents/{run_id}/" in Path(checked.validation.data_docs).read_text()
+    assert f"validations/documents/{run_id}/" in (Settings().gx_dir / checked.validation.data_docs).read_text()
 
 
 def test_rows_of_tables_from_later_stages_are_checked_by_their_contracts(seeds_batch):
@@ -308,7 +322,7 @@ def test_the_share_of_undetermined_languages_is_a_table_expectation_set_by_a_set
         validate.run(batch, settings)
     assert not failure.value.summary.success
     gx.build_data_docs(batch, settings)  # as the flow does when it records the failed run
-    assert f"validations/documents/{batch.run_id}/" in Path(failure.value.summary.data_docs).read_text(encoding="utf-8")
+    assert f"validations/documents/{batch.run_id}/" in (settings.gx_dir / failure.value.summary.data_docs).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

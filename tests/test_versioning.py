@@ -1,6 +1,7 @@
 """Versioned datasets and incremental runs: what each run changes, releases, time travel."""
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -231,7 +232,7 @@ def test_list_history_and_vacuum(two_releases):
     results = [Path(name) for name in dry["validation results"]]  # the first run's, which no kept release needs
     assert {path.suffix for path in results} == {".json", ".html"} and all(path.exists() for path in results)
     assert all(first.run_id in path.parts and second.run_id not in path.parts for path in results)
-    index = Settings().gx_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    index = Settings().gx_dir / json.loads(datasets.load("runs", output_dir=output)["validation"][0])["data_docs"]
     assert first.run_id in index.read_text()
     assert datasets.vacuum(keep=1, dry_run=False, output_dir=output)["documents"] == dry["documents"]
     assert not any(path.exists() for path in results)

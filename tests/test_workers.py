@@ -172,3 +172,24 @@ def test_the_temporary_server_stops_when_the_run_that_started_it_is_killed(tmp_p
     if alive:
         os.kill(pid, signal.SIGTERM)
     assert not alive
+
+
+def test_a_run_stops_at_once_when_its_temporary_server_dies(tmp_path):
+    (tmp_path / "run.py").write_text(SERVER_THEN_WAIT)
+    pid_file = tmp_path / "pid"
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    run = subprocess.Popen(
+        [sys.executable, str(tmp_path / "run.py"), str(pid_file)],
+        env={**env, "PREFECT_HOME": str(tmp_path / "prefect"), "COLUMNS": "300"}, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (pid_file.exists() and pid_file.read_text()):
+        assert time.monotonic() < deadline and run.poll() is None
+        time.sleep(0.2)
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    try:
+        code = run.wait(timeout=10)  # Prefect's client retried for ~300 s
+    finally:
+        run.kill()
+    assert code == 1
+    assert "run stopped: Prefect's temporary server exited (code -9)" in run.stderr.read()

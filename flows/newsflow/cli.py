@@ -5,6 +5,7 @@ import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -90,7 +91,11 @@ def run(
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    news_pipeline = _load_pipeline()
+    try:
+        news_pipeline = _load_pipeline()
+    except RuntimeError as error:  # Prefect's temporary server did not start in time
+        console.print(f"[red]error:[/red] {error}", soft_wrap=True)
+        raise typer.Exit(1) from None
     if task_runner is TaskRunner.dask or dask_address:
         news_pipeline = news_pipeline.with_options(task_runner=dask_task_runner(dask_address))
     with _progress_bar():
@@ -99,7 +104,9 @@ def run(
         except Exception as error:  # the flow has logged the details and recorded the failed run
             console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None
-    _print_summary(record, settings.output_dir)
+        finally:
+            _running.clear()  # Prefect stops its temporary server as this process exits
+    _print_summary(record, settings)
 
 
 def _load_pipeline():
@@ -118,11 +125,37 @@ def _load_pipeline():
         ensure_logging_setup()  # Prefect's line with the server's address shows, as in its own start
         threading.Thread(target=_import_pipeline, name="import pipeline", daemon=True).start()
         server = SubprocessASGIServer()
+        _running.set()
+        threading.Thread(target=_exit_if_server_stops, args=(server,), name="watch server", daemon=True).start()
         server.start()
         workers.stopped_with_this_process(server.server_process.pid)
     from newsflow.pipeline import news_pipeline
 
     return news_pipeline
+
+
+_running = threading.Event()  # set while a run needs the temporary server it started
+
+
+def _exit_if_server_stops(server) -> None:
+    """Stop the run at once when the temporary server it started dies (killed, out of memory).
+
+    Without a server a run cannot go on, yet Prefect's client retried each call: the run ended after ~300 s
+    of tracebacks. Exiting is what a kill of the run does, and is undone the same way: workers and the lock go
+    with this process, and the next run restores what this one had half published.
+    """
+    while _running.is_set():
+        process = server.server_process
+        # 3: its port was taken; Prefect starts it again on another
+        if process is not None and process.poll() not in (None, 3) and _running.is_set():
+            console.print(
+                f"[red]run stopped:[/red] Prefect's temporary server exited (code {process.returncode}); the next run "
+                "undoes what this one had published. Set PREFECT_API_URL to a server of your own (`make server`) to "
+                "run without one.",
+                soft_wrap=True,
+            )
+            os._exit(1)
+        time.sleep(0.5)
 
 
 def _import_pipeline() -> None:
@@ -163,17 +196,20 @@ def alerts() -> None:
 
 @app.command()
 def docs(
+    output: OutputOption = None,
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: NEWSFLOW_DATA_DOCS_PORT, else 8765).")] = None,
 ) -> None:
-    """Serve the Great Expectations Data Docs on http://127.0.0.1:PORT/ until interrupted: the UI's Data Docs link opens it."""
+    """Serve the Great Expectations Data Docs of OUTPUT's runs on http://127.0.0.1:PORT/ until interrupted: the UI's
+    Data Docs link opens it."""
     from newsflow.quality import data_docs, gx
 
-    settings = Settings(**({"data_docs_port": port} if port else {}))
-    index = Path(gx.data_docs_index(gx.gx_project(Path(settings.gx_dir).resolve())))
-    if not index.exists():
-        console.print(f"[red]error:[/red] no Data Docs in {settings.gx_dir} yet; `newsflow run` builds them", soft_wrap=True)
+    settings = parameters.run_settings(output=output, **({"data_docs_port": port} if port else {}))
+    # opening a project that is not there would create an empty one
+    index = gx.project_dir(settings).is_dir() and Path(gx.data_docs_index(gx.open_project(settings)))
+    if not (index and index.exists()):
+        console.print(f"[red]error:[/red] no Data Docs of {settings.output_dir} yet; `newsflow run` builds them", soft_wrap=True)
         raise typer.Exit(2)
-    console.print(f"Data Docs of {settings.gx_dir} at http://127.0.0.1:{settings.data_docs_port}/ (Ctrl+C stops)", soft_wrap=True)
+    console.print(f"Data Docs of {settings.output_dir} at http://127.0.0.1:{settings.data_docs_port}/ (Ctrl+C stops)", soft_wrap=True)
     with contextlib.suppress(KeyboardInterrupt):
         data_docs.serve(index.parent, settings.data_docs_port)
 
@@ -247,7 +283,8 @@ class _AboveTheBars:
         self.live.print(Text.from_ansi(captured.get().rstrip("\n")), soft_wrap=True)
 
 
-def _print_summary(record: RunRecord, output: Path) -> None:
+def _print_summary(record: RunRecord, settings: Settings) -> None:
+    output = settings.output_dir
     counts = Table(title=f"run {record.run_id}: {record.status}", show_header=False)
     for group, group_counts in counters.grouped(record.counts).items():
         if group_counts:
@@ -263,7 +300,8 @@ def _print_summary(record: RunRecord, output: Path) -> None:
     if record.validation:
         failed = len(record.validation["failures"])
         out.print(f"validation: {record.validation['expectations_evaluated']} expectations, {failed} failed")
-        out.print(f"Data Docs: {Path(record.validation['data_docs']).as_uri()} (or `newsflow docs` to serve them)", soft_wrap=True)
+        index = Path(settings.gx_dir).resolve() / record.validation["data_docs"]
+        out.print(f"Data Docs: {index.as_uri()} (or `newsflow docs` to serve them)", soft_wrap=True)
     if record.status == "completed" and not record.counts.get("tables_changed"):
         out.print("nothing new: no table changed but runs")
 

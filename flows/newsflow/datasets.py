@@ -189,7 +189,7 @@ def vacuum(keep: int, dry_run: bool = True, output_dir: Path = DEFAULT_OUTPUT) -
 
     if keep < 1:
         raise ValueError("keep at least 1 release")
-    settings = Settings()
+    settings = Settings(output_dir=output_dir)
     with output_lock(output_dir, "newsflow datasets vacuum", settings):
         kept_releases = releases(output_dir).tail(keep)
         kept = [dict(r) for r in kept_releases["table_versions"].to_list()] or [{}]

@@ -112,7 +112,7 @@ def publish_tables(batch: Batch, settings: Settings) -> Batch:
 def record_run(batch: Batch, settings: Settings, error: BaseException | None = None) -> RunRecord:
     if batch.validation is not None:  # once per run, for every table and batch it validated (and a failed one)
         batch = timed("data docs", gx.build_data_docs, batch, settings)
-    record = RunRecord.of(batch, error)
+    record = RunRecord.of(batch, settings, error)
     releases.record_run(record, settings, commit_metadata(batch))
     staging.discard_staging(settings.output_dir)
     artifacts.publish_run_artifacts(record, batch, settings)

@@ -1,13 +1,17 @@
 """Identity and provenance of a pipeline run: its id, and what every commit says about it."""
 
 import json
+import os
+import re
 import subprocess
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from newsflow import __version__
-from newsflow.settings import PROJECT_ROOT
+from newsflow.settings import PROJECT_ROOT, Settings
+from newsflow.storage import stores
 
 
 @dataclass
@@ -26,8 +30,9 @@ class RunRecord:
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, batch, error: BaseException | None = None) -> "RunRecord":
-        """The record of a run that ended with `batch`: completed, or failed with `error`."""
+    def of(cls, batch, settings: Settings, error: BaseException | None = None) -> "RunRecord":
+        """The record of a run that ended with `batch`: completed, or failed with `error` (its folders named by
+        their role: without_local_paths)."""
         counts = dict(batch.counts)
         staged = counts.pop("documents_staged", 0)  # published only if the run completes
         if error is None:
@@ -44,9 +49,30 @@ class RunRecord:
             counts=counts,
             flow_run_id=batch.flow_run_id,
             validation=batch.validation.to_dict() if batch.validation is not None else None,
-            error=None if error is None else str(error),
+            error=None if error is None else without_local_paths(str(error), settings),
             stage_seconds=dict(batch.stage_seconds),
         )
+
+
+def without_local_paths(text: str, settings: Settings) -> str:
+    """`text` with this machine's folders named by their role: <output>, <source>, <gx>, <contracts>, and paths in
+    the project relative to it. The runs table is read on other machines, and absolute paths told them where
+    and under whose home the project lives."""
+    roots = {
+        settings.output_dir: "<output>",
+        settings.source_dir: "<source>",
+        settings.gx_dir: "<gx>",
+        settings.contracts_dir: "<contracts>",
+        PROJECT_ROOT: ".",
+    }
+    spellings = {}
+    for root, role in roots.items():
+        if not stores.is_remote(root):  # an object store's URI is no path of this machine
+            for spelling in (str(Path(root).resolve()), os.path.abspath(root)):
+                spellings.setdefault(spelling, role)
+    for spelling in sorted(spellings, key=len, reverse=True):  # a folder inside another is named by its own role
+        text = re.sub(re.escape(spelling) + r"(?![\w.-])", spellings[spelling], text)  # not out-old for out
+    return text
 
 
 def new_run_id(started_at: datetime) -> str:

@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     )
     gx_dir: Path = Field(
         PROJECT_ROOT / "gx",
-        description="Great Expectations project of the validate stage: suites, validation results, Data Docs.",
+        description="Great Expectations projects of the validate stage (suites, validation results, Data Docs): one "
+        "folder in it per output folder.",
     )
     data_docs_port: int = Field(
         8765, gt=0, lt=65536, description="Port on 127.0.0.1 where `newsflow docs` serves the Data Docs, which the UI's link opens."

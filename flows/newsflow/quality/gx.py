@@ -1,12 +1,15 @@
 """The Great Expectations adapter: each contract's expectations as a GX suite, run by one Checkpoint per table in
-the file-backed GX project at settings.gx_dir, which also holds the Data Docs.
+the file-backed GX project of the run's output folder (project_dir: a folder of settings.gx_dir), which also holds
+the Data Docs.
 
 Great Expectations takes seconds to import, so it is imported here, inside the functions only.
 """
 
+import hashlib
 import html
 import json
 import os
+import re
 import shutil
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -33,6 +36,7 @@ from newsflow.quality.checks import (
     validation_frame,
 )
 from newsflow.settings import Settings
+from newsflow.storage import stores
 from newsflow.storage.lock import exclusive
 
 # published_at is a wall-clock time of unknown zone; the latest clock on Earth runs at UTC+14.
@@ -108,6 +112,20 @@ class Project:
             )
         )
         return checkpoint, {entry.id: e for entry, e in zip(suite.expectations, contract.expectations, strict=True)}
+
+
+def project_dir(settings: Settings) -> Path:
+    """The GX project of settings.output_dir: a folder of settings.gx_dir named after the output and a digest of
+    where it is. Each output folder has its own results and Data Docs (one project for all mixed every output's
+    runs in one index)."""
+    output = settings.output_dir if stores.is_remote(settings.output_dir) else Path(settings.output_dir).resolve()
+    label = re.sub(r"[^A-Za-z0-9]+", "-", stores.name(output)).strip("-") or "output"
+    return Path(settings.gx_dir).resolve() / f"{label}-{hashlib.sha256(str(output).encode()).hexdigest()[:8]}"
+
+
+def open_project(settings: Settings) -> Project:
+    """The GX project of the run's output folder, created on first use."""
+    return gx_project(project_dir(settings))
 
 
 @cache
@@ -228,8 +246,8 @@ def build_data_docs(batch: Batch, settings: Settings) -> Batch:
     index reads every result it links: ~0.4 s a build on seeds-sized runs). The batch is returned as it is."""
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    with exclusive(Path(settings.gx_dir), f"run {batch.run_id}"):
-        project = gx_project(Path(settings.gx_dir).resolve())
+    with exclusive(project_dir(settings), f"run {batch.run_id}"):
+        project = open_project(settings)
         results = [key for key in project.context.validation_results_store.list_keys() if key.run_id.run_name == batch.run_id]
         suites = sorted({key.expectation_suite_identifier.name for key in results})
         project.context.build_data_docs(resource_identifiers=[*map(ExpectationSuiteIdentifier, suites), *results])
@@ -254,7 +272,7 @@ def run_results(settings: Settings, run_id: str) -> list[dict]:
     """Every expectation the run checked, as the UI's validation table shows it: table, expectation (and its columns),
     level, rows checked, rows failed and a few failing values, summed over the run's batches (read from the stored
     validation results, as the Data Docs are)."""
-    results_dir = Path(settings.gx_dir) / "uncommitted" / "validations"
+    results_dir = project_dir(settings) / "uncommitted" / "validations"
     rows: dict[tuple[str, str], dict] = {}
     for path in sorted(results_dir.glob(f"*/{run_id}/*/*.json")):
         stored = json.loads(path.read_text(encoding="utf-8"))
@@ -294,11 +312,11 @@ def data_docs_index(project: Project) -> str:
 
 def prune_validation_results(settings: Settings, run_ids: set[str], dry_run: bool = True) -> list[str]:
     """The files of the validation results of `run_ids` and of their Data Docs pages, deleted unless `dry_run`;
-    the index is then rebuilt without them. Results of other runs (another output folder's) stay."""
+    the index is then rebuilt without them."""
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    with exclusive(Path(settings.gx_dir), "newsflow datasets vacuum"):
-        project = gx_project(Path(settings.gx_dir).resolve())
+    with exclusive(project_dir(settings), "newsflow datasets vacuum"):
+        project = open_project(settings)
         results = Path(project.context.validation_results_store.store_backend.full_base_directory)
         stores = (results, Path(data_docs_index(project)).parent / "validations")
         # both stores keep a result under <suite>/<run name>/

@@ -11,7 +11,7 @@ class ValidationSummary:
     suites: dict[str, dict[str, int]] = field(default_factory=dict)  # per table: rows, expectations, failed, failed_rows
     expectations_evaluated: int = 0
     failures: list[dict] = field(default_factory=list)  # table, level, expectation, columns and what was observed
-    data_docs: str = ""
+    data_docs: str = ""  # the Data Docs index, relative to settings.gx_dir
     seconds: float = 0.0
 
     @classmethod
