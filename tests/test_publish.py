@@ -1,8 +1,14 @@
 """publish: contract-checked Delta commits, one per changed table, undone together on failure."""
 
+import json
+import time
+import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from deltalake import DeltaTable
@@ -35,6 +41,22 @@ def documents(*doc_ids: str) -> pl.DataFrame:
             for d in doc_ids
         ]
     )
+
+
+def uncommitted_file(table: Path) -> None:
+    time.sleep(0.01)  # after the table's last commit, as a real write is
+    pq.write_table(pa.table({"doc_id": ["d9"]}), table / f"part-00001-{uuid.uuid4()}-c000.zstd.parquet")
+
+
+def every_file_is_committed(table: Path) -> bool:
+    """Whether each data file in the table's folder is named by one of its commits."""
+    named = {
+        json.loads(line)["add"]["path"]
+        for commit in (table / "_delta_log").glob("*.json")
+        for line in commit.read_text().splitlines()
+        if '"add"' in line
+    }
+    return {path.name for path in table.glob("*.parquet")} <= named
 
 
 @pytest.fixture
@@ -121,7 +143,8 @@ def test_a_failure_between_two_tables_restores_the_tables_already_written(settin
     real_write = publish.write_table
 
     def fail_on_paragraphs(table, *args, **kwargs):
-        if table == "paragraphs":
+        if table == "paragraphs":  # as deltalake fails: the commit's data file written, the commit not
+            uncommitted_file(settings.output_dir / "paragraphs")
             raise OSError("disk full")
         return real_write(table, *args, **kwargs)
 
@@ -132,13 +155,18 @@ def test_a_failure_between_two_tables_restores_the_tables_already_written(settin
     assert pl.read_delta(str(settings.output_dir / "documents")).equals(before)
     history = DeltaTable(str(settings.output_dir / "documents")).history(1)[0]
     assert history["operation"] == "RESTORE" and history["newsflow.operation"] == "rollback"
+    assert every_file_is_committed(settings.output_dir / "paragraphs")  # the failed write's file is gone
+    assert pl.read_delta(str(settings.output_dir / "documents"), version=2)["doc_id"].sort().to_list() == ["d1", "d2"]
 
 
 def test_tables_written_by_a_run_that_never_recorded_itself_are_restored(settings):
     publish_tables(Batch("run-1", STARTED, documents=documents("d1")), settings)
     record_run(RunRecord("run-1", STARTED, STARTED, "completed", {}), settings, {})
     publish_tables(Batch("run-2", STARTED, documents=documents("d2")), settings)  # then killed: no runs row
+    uncommitted_file(settings.output_dir / "paragraphs")  # killed while writing the next table
     assert recover_interrupted_run(settings, {}) == ["documents"]
+    assert every_file_is_committed(settings.output_dir / "paragraphs") and every_file_is_committed(settings.output_dir / "documents")
+    assert pl.read_delta(str(settings.output_dir / "documents"), version=2)["doc_id"].sort().to_list() == ["d1", "d2"]  # time travel
     assert pl.read_delta(str(settings.output_dir / "documents"))["doc_id"].to_list() == ["d1"]
     assert recover_interrupted_run(settings, {}) == []
 

@@ -30,7 +30,8 @@ def run(batch: Batch, settings: Settings) -> Batch:
 def publish_tables(batch: Batch, settings: Settings) -> dict[str, int]:
     """Write every table the run changed, each in one commit; returns their new versions.
 
-    If any write fails, the tables already written are restored before the error propagates.
+    If any write fails, the tables already written are restored, and the files of the failed write deleted, before
+    the error propagates.
     """
     metadata = commit_metadata(batch)
     before = current_versions(settings.output_dir)
@@ -51,7 +52,8 @@ def publish_tables(batch: Batch, settings: Settings) -> dict[str, int]:
             if version is not None:
                 written[table] = version
     except BaseException:
-        restore(settings.output_dir, {t: before[t] for t in written}, {**metadata, "newsflow.operation": "rollback"})
+        # the tables written, and the one whose write failed: its files may be there, without their commit
+        restore(settings.output_dir, {t: before[t] for t in frames if t in before}, {**metadata, "newsflow.operation": "rollback"})
         raise
     return written
 

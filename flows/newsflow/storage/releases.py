@@ -8,15 +8,18 @@ by the next run before it starts (recover_interrupted_run).
 import json
 import logging
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable
 
-from newsflow.contracts import load_contract
+from newsflow.contracts import TABLES, load_contract
 from newsflow.runs import RunRecord
 from newsflow.settings import Settings
+from newsflow.storage import stores
 from newsflow.storage.staging import discard_staging
-from newsflow.storage.tables import current_versions, ensure_tables, read_published, table_path, write_table
+from newsflow.storage.tables import current_versions, ensure_tables, exists, read_published, table_path, write_table
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +50,56 @@ def recover_interrupted_run(settings: Settings, metadata: dict[str, str]) -> lis
         if table != "runs" and version > released.get(table, 0) and _interrupted(settings.output_dir, table, released.get(table, 0))
     }
     restore(settings.output_dir, behind, {**metadata, "newsflow.operation": "recover"})
+    for table in set(TABLES) - set(behind) - {"runs"}:  # a run killed while writing a table's files, before its commit
+        if exists(settings.output_dir, table):
+            remove_uncommitted_files(settings.output_dir, table, released.get(table, 0))
     if behind:
         log.warning("an earlier run was interrupted while publishing: restored %s", ", ".join(sorted(behind)))
     return sorted(behind)
 
 
 def restore(output_dir: Path, versions: dict[str, int], metadata: dict[str, str]) -> None:
+    """Restore each table to its version, and delete the files a failed or killed write left beside its commits."""
     for table, version in versions.items():
-        commit = CommitProperties(custom_metadata={**metadata, "newsflow.restored_to": str(version)})
-        DeltaTable(str(table_path(output_dir, table))).restore(version, commit_properties=commit)
+        delta = DeltaTable(str(table_path(output_dir, table)))
+        if delta.version() > version:
+            commit = CommitProperties(custom_metadata={**metadata, "newsflow.restored_to": str(version)})
+            delta.restore(version, commit_properties=commit)
+        remove_uncommitted_files(output_dir, table, version)
+
+
+def remove_uncommitted_files(output_dir: Path, table: str, version: int) -> list[str]:
+    """Delete the table's data files written after its commit `version` that no later commit names; returns them.
+
+    deltalake writes a commit's files first and the commit last: a write that failed (disk full, a lost store) or
+    was killed in between left its files in the table's folder, read by no one and never vacuumed. Only files
+    newer than that commit (by the store's own clock, its commit file's time) are candidates, so the files of
+    earlier versions, which time travel reads, are never touched.
+    """
+    fs, root = stores.filesystem(table_path(output_dir, table))
+    commits = f"{root}/_delta_log"
+    since = fs.get_file_info(f"{commits}/{version:020d}.json").mtime
+    if since is None:  # the commit is gone (its log cleaned up): nothing is known to be newer
+        return []
+    named = set()
+    for info in fs.get_file_info(pafs.FileSelector(commits)):
+        if info.base_name.endswith(".json") and int(info.base_name.split(".")[0]) > version:
+            with fs.open_input_stream(info.path) as stream:
+                actions = [json.loads(line) for line in stream.read().decode().splitlines() if line.strip()]
+            named |= {unquote(action[kind]["path"]) for action in actions for kind in ("add", "cdc") if kind in action}
+    left = [
+        info.path
+        for info in fs.get_file_info(pafs.FileSelector(root, recursive=True))
+        if info.type == pafs.FileType.File
+        and not info.path.startswith(f"{commits}/")
+        and info.mtime > since
+        and info.path[len(root) + 1 :] not in named
+    ]
+    for path in left:
+        fs.delete_file(path)
+    if left:
+        log.warning("%s: deleted %d file(s) of a write that was never committed", table, len(left))
+    return left
 
 
 # Commits that change no row: a vacuum's or a compaction's (datasets.vacuum, datasets.optimize) leave a table
