@@ -125,6 +125,7 @@ def measure(corpus_root: Path, published: int, new: int, runs: int, work: Path, 
         "groups_peak_gb": peak / GB,
         "groups_rise_gb": rise / GB,
         "earlier_compared": counts["earlier_documents_compared"],
+        "earlier_changed": (counts["earlier_documents_regrouped"], counts["earlier_documents_moved_story"]),
         "written": written_share(output, versions),
     }
     if runs > 1:  # the same files in one run, and in `runs` runs; the two runs above too
@@ -162,6 +163,7 @@ def main() -> None:
             f"full {result['full_s']:.0f} s, incremental {result['incremental_s']:.1f} s, no-op {result['no_op_s']:.1f} s)"
         )
         print(f"  the groups stage compared the new documents with {result['earlier_compared']:,} published ones (their story groups)")
+        print("  earlier documents whose copies changed: {:,}, whose story changed: {:,}".format(*result["earlier_changed"]))
         print(f"  groups stage peak RSS {result['groups_peak_gb']:.2f} GB, {result['groups_rise_gb']:.2f} GB over its start (target: flat)")
         for table, share in result["written"].items():
             print(f"  {table}: the run wrote {share:.1%} of its bytes (target <= 10%)")

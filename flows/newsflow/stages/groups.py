@@ -22,8 +22,8 @@ refresh would compute over everything, and leaves the other groups as they are:
 - stories are average-linkage clusters of similar story terms (see stories.py), with copies
   always together; story_id is the story's first-seen document (ties by doc_id).
 
-It returns the duplicate pairs that involve the run's documents, the stories of the recomputed
-groups, the signature rows that changed, and one document_updates frame setting the four fields
+It returns the duplicate pairs that involve the run's documents, the stories that a document of the
+run, or one that moved, enters or leaves, the signature rows that changed, and one document_updates frame setting the four fields
 of every document of the run and of every earlier document whose fields changed (a null sets the
 field to null); batch.replaced names the earlier rows of each table these replace.
 
@@ -86,7 +86,9 @@ def run(batch: Batch, settings: Settings) -> Batch:
     moved = _changed(state, fields, ("story_id",)) & ~in_run
     updates = fields.drop("story_group").filter(in_run | regrouped | moved)
     signatures = state.with_columns(fields.drop("doc_id"))
-    stories = story_rows(signatures.select("title", "first_seen_at", "doc_id", "story_id"))
+    # the stories a document enters or leaves: the others of the recomputed groups keep their rows and files
+    touched = pl.concat([fields.filter(in_run | moved)["story_id"], state.filter(moved)["story_id"], seen["story_id"]]).drop_nulls()
+    stories = story_rows(signatures.filter(pl.col("story_id").is_in(touched.implode())).select("title", "first_seen_at", "doc_id", "story_id"))
     written = signatures.filter(in_run | pl.Series(unbanded) | _changed(state, fields, (*GROUP_FIELDS, "story_group")))
     documents = batch.documents
     if documents is not None and not documents.is_empty():  # when the run is one batch, its documents get their fields now
@@ -100,7 +102,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
         document_updates=updates,
         replaced={
             "signatures": set(written["doc_id"]) | set(deleted),
-            "stories": set(earlier["story_id"].drop_nulls()) | set(seen["story_id"].drop_nulls()),
+            "stories": set(touched),
             "duplicates": set(replaced),
         },
         counts={
