@@ -40,9 +40,10 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+from scipy.sparse import csr_matrix
 
 from newsflow.analysis.shingles import Shingles, band_keys, earliest_of_components, jaccard, near_pairs, pairs_within_runs
-from newsflow.analysis.stories import indexed_terms, story_edges, story_rows, term_vectors
+from newsflow.analysis.stories import indexed_terms, story_edges, story_rows, term_vectors, vectors_in, weighted_terms
 from newsflow.batch import Batch
 from newsflow.contracts import Contract, load_contract
 from newsflow.settings import Settings
@@ -136,7 +137,8 @@ def joined_groups(
     if index is None:
         return earlier, seen, shingles
     bands = rows["bands"].explode().drop_nulls().unique().implode()
-    terms = pl.Series(indexed_terms(rows["story_terms"], threshold), dtype=pl.String).implode()
+    vectors, vocabulary = weighted_terms(rows["story_terms"])  # the run's, once: each part's candidates are weighted alone
+    terms = pl.Series(indexed_terms(vectors, vocabulary, threshold), dtype=pl.String).implode()
     groups, seen = set(), [seen]
     for part in read_batches(index, ["doc_id", "first_seen_at", "story_id", "story_group", "bands", "story_terms"]):
         part = pl.from_arrow(part)
@@ -145,7 +147,7 @@ def joined_groups(
         others = part.filter(~is_replaced)
         copies = others.filter(pl.col("bands").list.eval(pl.element().is_in(bands)).list.any())
         candidates = others.filter(pl.col("story_terms").list.eval(pl.element().is_in(terms)).list.any())
-        groups |= set(part.filter(is_replaced)["story_group"]) | set(copies["story_group"]) | set(similar(rows, candidates, threshold))
+        groups |= set(part.filter(is_replaced)["story_group"]) | set(copies["story_group"]) | set(similar(vectors, vocabulary, candidates, threshold))
     keep = pc.field("story_group").isin(pa.array(sorted(groups - {None}), pa.string())) | pc.field("story_group").is_null()
     keep &= ~pc.field("doc_id").isin(replaced.to_arrow())
     earlier = pl.concat([earlier, *(pl.from_arrow(batch) for batch in read_batches(index, columns, keep))])
@@ -154,12 +156,12 @@ def joined_groups(
     return earlier, pl.concat(seen), shingles
 
 
-def similar(rows: pl.DataFrame, candidates: pl.DataFrame, threshold: float) -> list[str]:
-    """The story groups of the candidates at story-term cosine `threshold` or more from one of the run's rows."""
-    if candidates.is_empty() or rows.is_empty():
+def similar(vectors: csr_matrix, vocabulary: list[str], candidates: pl.DataFrame, threshold: float) -> list[str]:
+    """The story groups of the candidates at story-term cosine `threshold` or more from one of the run's rows
+    (`vectors` and their `vocabulary`, from weighted_terms)."""
+    if candidates.is_empty() or not vectors.shape[0]:
         return []
-    vectors = term_vectors(pl.concat([rows["story_terms"], candidates["story_terms"]]))
-    products = (vectors[: rows.height] @ vectors[rows.height :].T).tocoo()
+    products = (vectors @ vectors_in(candidates["story_terms"], vocabulary).T).tocoo()
     # a little below the threshold too: a group read for nothing costs little, one missed changes the answer
     return candidates["story_group"].gather(np.unique(products.col[products.data >= threshold - ROUNDING])).to_list()
 
