@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from scipy.sparse import csr_matrix
 
-from newsflow.analysis.shingles import Shingles, band_keys, earliest_of_components, jaccard, near_pairs, pairs_within_runs
+from newsflow.analysis.shingles import LSH_BANDS, Shingles, band_keys, earliest_of_components, jaccard, near_pairs, pairs_within_runs
 from newsflow.analysis.stories import indexed_terms, story_edges, story_rows, term_vectors, vectors_in, weighted_terms
 from newsflow.batch import Batch
 from newsflow.contracts import Contract, load_contract
@@ -80,7 +80,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
     # rows written before band keys were kept (the first run after an upgrade reads them all) get theirs
     unbanded = (state["bands"].is_null() & state["text_sha256"].is_not_null()).to_numpy()
     if unbanded.any():
-        keys = pl.Series([row for row in band_keys(sets.minhashes()).view(np.int64)], dtype=pl.List(pl.Int64))
+        keys = pl.Series([row for row in band_keys(sets.minhashes(np.flatnonzero(unbanded))).view(np.int64)], dtype=pl.List(pl.Int64))
         state = state.with_columns(bands=pl.when(pl.Series(unbanded)).then(keys).otherwise(pl.col("bands")))
     fields, pairs = group_fields(state, sets, in_run.to_numpy(), settings)
     regrouped = _changed(state, fields, DUPLICATE_FIELDS) & ~in_run
@@ -194,7 +194,9 @@ def group_fields(state: pl.DataFrame, shingles: Shingles, in_run: np.ndarray, se
     exact_of = rows.copy()
     exact_of[by_text] = by_text[np.repeat(starts, np.diff(starts, append=len(by_text)))]
 
-    near = near_pairs(shingles, by_text[starts], settings.near_duplicate_jaccard)
+    distinct = by_text[starts]
+    keys = state["bands"].gather(distinct).explode().to_numpy().view(np.uint64).reshape(len(distinct), LSH_BANDS)
+    near = near_pairs(shingles, distinct, keys, settings.near_duplicate_jaccard)
     near_of = earliest_of_components(
         rank, np.concatenate([near["first"].to_numpy(), by_text]), np.concatenate([near["second"].to_numpy(), exact_of[by_text]])
     )
