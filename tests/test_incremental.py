@@ -15,8 +15,8 @@ from deltalake import DeltaTable, write_deltalake
 from conftest import CORPORA, PROJECT_ROOT, read_table, run_stages, seed_texts, write_articles
 
 from newsflow import datasets
-from newsflow.storage import tables
 from newsflow.sources.files import doc_id_for
+from newsflow.storage import tables
 
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 from benchlib import published_groups  # noqa: E402

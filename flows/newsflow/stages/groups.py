@@ -42,7 +42,15 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from scipy.sparse import csr_matrix
 
-from newsflow.analysis.shingles import LSH_BANDS, Shingles, band_keys, earliest_of_components, jaccard, near_pairs, pairs_within_runs
+from newsflow.analysis.shingles import (
+    LSH_BANDS,
+    Shingles,
+    band_keys,
+    earliest_of_components,
+    jaccard,
+    near_pairs,
+    pairs_within_runs,
+)
 from newsflow.analysis.stories import indexed_terms, story_edges, story_rows, term_vectors, vectors_in, weighted_terms
 from newsflow.batch import Batch
 from newsflow.contracts import Contract, load_contract
