@@ -12,7 +12,7 @@ real ones). Prints each figure beside its target:
 - the groups stage's peak resident memory in the incremental run, and its rise over the stage's start:
   flat across the Ns (within 10%);
 - the bytes of documents, signatures and stories the incremental run wrote (the files it added), as a
-  share of each table: <= 10%;
+  share of each table: <= 10% for a run of 1% new (--new 100 for 10,000 published);
 - with --runs K (for the first N): the N + M articles published in K runs, and in the two runs above,
   against one run: the same groups, stories and pairs (benchlib.published_groups).
 
@@ -125,6 +125,7 @@ def measure(corpus_root: Path, published: int, new: int, runs: int, work: Path, 
         "groups_peak_gb": peak / GB,
         "groups_rise_gb": rise / GB,
         "earlier_compared": counts["earlier_documents_compared"],
+        "earlier_changed": (counts["earlier_documents_regrouped"], counts["earlier_documents_moved_story"]),
         "written": written_share(output, versions),
     }
     if runs > 1:  # the same files in one run, and in `runs` runs; the two runs above too
@@ -162,9 +163,10 @@ def main() -> None:
             f"full {result['full_s']:.0f} s, incremental {result['incremental_s']:.1f} s, no-op {result['no_op_s']:.1f} s)"
         )
         print(f"  the groups stage compared the new documents with {result['earlier_compared']:,} published ones (their story groups)")
+        print("  earlier documents whose copies changed: {:,}, whose story changed: {:,}".format(*result["earlier_changed"]))
         print(f"  groups stage peak RSS {result['groups_peak_gb']:.2f} GB, {result['groups_rise_gb']:.2f} GB over its start (target: flat)")
         for table, share in result["written"].items():
-            print(f"  {table}: the run wrote {share:.1%} of its bytes (target <= 10%)")
+            print(f"  {table}: the run of {result['new'] / result['published']:.0%} new wrote {share:.1%} of its bytes (target <= 10% for a 1% run)")
         if "identical_in_runs" in result:
             print(f"  published in {args.runs} runs, and in 2, vs 1: identical groups, stories, pairs: {result['identical_in_runs']} (target True)")
     if len(results) > 1:

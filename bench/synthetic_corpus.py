@@ -7,8 +7,11 @@ articles (never inside the repository). DIR/articles/ receives N article files:
 
 - originals/: the corpus's own articles, as they are (so their natural copies come along);
 - variants/: distinct articles, each an original with heavy edits (headline reworded, about half
-  its paragraphs replaced by paragraphs of other articles, 15% of the remaining words replaced),
-  checked to have word 5-gram Jaccard at most 0.5 with its original;
+  its paragraphs replaced by paragraphs of other articles, 15% of the remaining words replaced, and
+  every name and number replaced by one invented for the variant), checked to have word 5-gram
+  Jaccard at most 0.5 with its original. A variant is another event told in recycled words: with the
+  names kept, the paragraphs drawn from random articles linked 72% of 10,000 synthetic articles (90%
+  of 30,000) into one story group, where bbc-news's largest holds 82 of its 2,225 (3.7%);
 - exact/: exact copies of an original or variant, half byte for byte, half with only whitespace,
   line endings and the headline's case changed (the same normalised words);
 - near/: near copies of an original or variant: a new headline, a footer, a sentence edited,
@@ -40,6 +43,11 @@ DISTINCT_MAX_JACCARD = 0.5
 VARIANT_KEEP_SHARE = 0.5
 VARIANT_WORD_SUBSTITUTION = 0.15
 HEADLINE_WORD_SUBSTITUTION = 0.4
+# Version of the way articles are made: a corpus built another way is rebuilt (2: variants' names invented).
+CORPUS_VERSION = 2
+# Invented names: two to four syllables (75**4 = 32 million names of four), so two variants seldom share one.
+_CONSONANTS = "bdfgklmnprstvzh"
+_VOWELS = "aeiou"
 MANIFEST_FIELDS = ("path", "source_path", "doc_id", "source_doc_id", "kind", "jaccard", "edits")
 # Lines that republishers add; none is boilerplate to the clean stage, so they stay in the text it compares.
 FOOTERS = (
@@ -52,6 +60,7 @@ FOOTERS = (
 )
 HEADLINE_PREFIXES = ("UPDATE:", "Analysis:", "In brief:", "Latest:")
 _WORD = re.compile(r"[^\W\d_]+")
+_NUMBER = re.compile(r"\d+")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"“A-Z])")
 
 
@@ -79,6 +88,7 @@ class Summary:
     exact_share: float
     near_share: float
     counts: dict[str, int] = field(default_factory=dict)
+    version: int = CORPUS_VERSION
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ class Pools:
 
     words: list[str]
     paragraphs: list[str]
+    lower_case: frozenset[str]  # the words the corpus writes in lower case: a capitalised word not among them is a name
 
 
 def main() -> None:
@@ -115,9 +126,9 @@ def ensure_corpus(out: Path, wanted: Summary, progress=lambda message: None) -> 
     """The corpus described by `wanted` in `out`, built unless `out` already holds it."""
     existing = out / "summary.json"
     if existing.is_file():
-        summary = Summary(**json.loads(existing.read_text()))
-        if (summary.corpus, summary.articles, summary.seed, summary.exact_share, summary.near_share) == (
-            wanted.corpus, wanted.articles, wanted.seed, wanted.exact_share, wanted.near_share
+        summary = Summary(**{"version": 1, **json.loads(existing.read_text())})
+        if (summary.corpus, summary.articles, summary.seed, summary.exact_share, summary.near_share, summary.version) == (
+            wanted.corpus, wanted.articles, wanted.seed, wanted.exact_share, wanted.near_share, wanted.version
         ):
             progress(f"reusing the synthetic corpus in {out}")
             return summary
@@ -141,9 +152,11 @@ def build(
     originals = read_originals(corpus)
     if not originals:
         raise ValueError(f"no readable *.txt article in {corpus}")
+    words = [word for article in originals for word in _WORD.findall(article.text)]
     pools = Pools(
-        words=[word for article in originals for word in _WORD.findall(article.text)],
+        words=words,
         paragraphs=[p for article in originals for p in paragraphs_of(article.text)[1:]],
+        lower_case=frozenset(word for word in words if word.islower()),
     )
     n_exact, n_near = round(n_articles * exact_share), round(n_articles * near_share)
     n_base = n_articles - n_exact - n_near
@@ -255,11 +268,34 @@ def distinct_variant(text: str, rng: random.Random, pools: Pools) -> tuple[str, 
         drawn = rng.sample(pools.paragraphs, min(2 * len(body), len(pools.paragraphs)))
         new_body = kept + [p for p in drawn if p not in own][: len(body) - len(kept)]
         rng.shuffle(new_body)
-        variant = joined([substitute_words(headline, HEADLINE_WORD_SUBSTITUTION, rng, pools), *new_body])
+        variant = invented_names(joined([substitute_words(headline, HEADLINE_WORD_SUBSTITUTION, rng, pools), *new_body]), rng, pools)
         similarity = jaccard(shingle_set(variant), original)
         if similarity <= DISTINCT_MAX_JACCARD:
             return variant, similarity
     raise ValueError(f"no distinct variant of an article of {len(text)} characters even with 60% of its words replaced")
+
+
+def invented_names(text: str, rng: random.Random, pools: Pools) -> str:
+    """`text` with each name (a capitalised word the corpus never writes in lower case) and each number replaced,
+    the same one by the same invention throughout."""
+    invented: dict[str, str] = {}
+
+    def name(match: re.Match) -> str:
+        word = match.group()
+        if not word[0].isupper() or word.lower() in pools.lower_case:
+            return word
+        if word.lower() not in invented:
+            syllables = "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(rng.randint(2, 4)))
+            invented[word.lower()] = syllables.capitalize()
+        return invented[word.lower()].upper() if word.isupper() and len(word) > 1 else invented[word.lower()]
+
+    def number(match: re.Match) -> str:
+        digits = match.group()
+        if digits not in invented:
+            invented[digits] = str(rng.randint(10 ** (len(digits) - 1) if len(digits) > 1 else 0, 10 ** len(digits) - 1))
+        return invented[digits]
+
+    return _NUMBER.sub(number, _WORD.sub(name, text))
 
 
 def format_variant(text: str, rng: random.Random) -> tuple[str, str]:

@@ -1,5 +1,6 @@
 """bench/synthetic_corpus.py: the planted copies are what the manifest says they are."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -70,6 +71,21 @@ def test_near_copies_are_at_or_above_the_threshold_and_distinct_variants_well_be
                 assert 0.8 <= similarity < 1 and row["edits"]
             else:
                 assert similarity <= 0.5
+
+
+def test_variants_keep_no_name_of_the_corpus(corpus, built):
+    """A variant is another event: every name the corpus never writes in lower case is replaced, so variants of one
+    article, and the paragraphs drawn from others, do not link them all into one story group."""
+    out, _, manifest = built
+    words = [re.findall(r"[^\W\d_]+", path.read_text()) for path in corpus.iterdir()]
+    lower_case = {word for text in words for word in text if word.islower()}
+    names = {word for text in words for word in text if word[0].isupper() and word.lower() not in lower_case}
+    assert {"Putin", "Blinken"} <= names
+    for row in manifest:
+        if row["kind"] == "variant":
+            variant = set(re.findall(r"[^\W\d_]+", read(out, row["path"]).decode()))
+            assert not variant & names
+            assert any(word[0].isupper() and word.lower() not in lower_case for word in variant)  # names of its own
 
 
 def test_natural_copies_of_the_source_corpus_are_listed(built):

@@ -100,6 +100,11 @@ def test_rows_go_into_row_groups_and_files_of_bounded_size(table, monkeypatch):
     assert sorted(pq.ParquetFile(f).metadata.num_rows for f in files) == [30, 30, 30]
     assert sum(s["numRecords"] for s in added_stats(table)[-3:]) == 90
     assert pl.read_delta(str(table))["n_words"].sort().to_list() == list(range(250, 340))
+    monkeypatch.setattr(delta_files, "FILE_BYTES", 2**30)
+    monkeypatch.setattr(delta_files, "GROUP_BYTES", 2**30)
+    commit_rows(str(table), SCHEMA, rows(250).to_batches(max_chunksize=30), "overwrite", 100, CommitProperties(), file_rows=80)
+    files = DeltaTable(str(table)).file_uris()  # groups of at most 80 rows, a file each
+    assert sorted(pq.ParquetFile(f).metadata.num_rows for f in files) == [10, 80, 80, 80]
 
 
 def test_an_overwrite_is_one_version_that_keeps_the_tables_description_and_can_be_undone(table):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
@@ -15,6 +16,7 @@ from conftest import CORPORA, PROJECT_ROOT, read_table, run_stages, seed_texts, 
 
 from newsflow import datasets
 from newsflow.sources.files import doc_id_for
+from newsflow.storage import tables
 
 sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 from benchlib import published_groups  # noqa: E402
@@ -102,6 +104,26 @@ def test_a_run_rewrites_only_the_files_holding_the_rows_it_changes_and_optimize_
     for table, frame in before.items():
         assert len(table_files(output, table)) <= 1
         assert read_table(output, table).sort(pl.first()).equals(frame), table
+
+
+def test_a_changed_document_rewrites_the_file_of_file_rows_rows_that_holds_it_and_optimize_keeps_that_size(tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "FILE_ROWS", 2)
+    seeds = seed_texts()
+    source, output = write_articles(tmp_path / "source", seeds), tmp_path / "out"
+    run_stages(source, output, FIRST_RUN)
+    first = {table: table_files(output, table) for table in ("documents", "signatures")}
+    assert all(len(files) == 3 for files in first.values())  # 5 documents, at most 2 a file
+    changed = sorted(seeds)[2]
+    write_articles(source, {changed: seeds[changed] + "\n\nThis article was corrected."})
+    run_stages(source, output, FIRST_RUN + timedelta(hours=1))
+    for table, files in first.items():  # the file of the changed document went, the two others stayed
+        assert len(files & table_files(output, table)) == 2, table
+    assert read_table(output, "documents").height == 5
+
+    monkeypatch.setattr(datasets, "FILE_ROWS", 2)
+    datasets.optimize(output)  # files of about FILE_ROWS rows stay as they are (into files of 128 MB: one file of 5)
+    for table in first:
+        assert sorted(pq.ParquetFile(output / table / name).metadata.num_rows for name in table_files(output, table)) == [1, 2, 2]
 
 
 def test_a_run_that_only_deletes_a_document_takes_it_out_of_the_index_and_its_story(tmp_path):

@@ -113,6 +113,16 @@ def test_a_documents_term_weights_do_not_depend_on_the_other_documents():
     assert term_weight("the") == 0 and term_weight("mr") < term_weight("putin") < term_weight("bakhmut")
 
 
+def test_documents_weighted_apart_in_the_columns_of_others_have_the_cosines_of_documents_weighted_together():
+    terms = [story_terms(text) for text in seed_texts().values()]
+    together = term_vectors(pl.Series(terms))
+    run, vocabulary = weighted_terms(pl.Series(terms[:2]))
+    others = stories.vectors_in(pl.Series(terms[2:]), vocabulary)
+    assert others.shape == (3, len(vocabulary)) and others.nnz < together[2:].nnz  # terms of their own take no column
+    assert np.allclose((run @ others.T).toarray(), (together[:2] @ together[2:].T).toarray())
+    assert (together[:2] @ together[2:].T).toarray().min() > 0.1
+
+
 def test_similar_pairs_are_every_pair_at_the_threshold_though_the_common_terms_are_not_searched():
     terms = [story_terms(text) for text in seed_texts().values()] * 2  # each seed twice: cosine 1
     vectors = term_vectors(pl.Series(terms))

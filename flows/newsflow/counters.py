@@ -36,7 +36,7 @@ COUNTERS = {
     ),
     "duplicate_pairs": Counter("duplicates", "Exact and near duplicate pairs involving a document of the run (rows of duplicates)."),
     "earlier_documents_regrouped": Counter("duplicates", "Documents of earlier runs whose exact or near duplicate fields changed."),
-    "stories": Counter("duplicates", "Stories the run wrote: those of the story groups its documents joined (stories elsewhere are kept as they are)."),
+    "stories": Counter("duplicates", "Stories the run wrote: those its documents, or earlier documents that moved story, enter or leave (the others are kept as they are)."),
     "earlier_documents_compared": Counter(
         "duplicates", "Documents of earlier runs the groups stage compared with the run's (those sharing a band or a story term)."
     ),

@@ -16,7 +16,7 @@ from newsflow.settings import Settings
 from newsflow.storage import stores
 from newsflow.storage.delta_files import FILE_BYTES
 from newsflow.storage.lock import output_lock
-from newsflow.storage.tables import exists, open_table, read_published, table_path
+from newsflow.storage.tables import FILE_ROWS, exists, open_table, read_published, table_path
 
 DEFAULT_OUTPUT = Path("output")
 
@@ -164,16 +164,24 @@ def _content_by_key(frame: pl.DataFrame, key: str) -> dict[str, int]:
 
 
 def optimize(output_dir: Path = DEFAULT_OUTPUT) -> dict[str, tuple[int, int]]:
-    """Compact every table's small files into files of up to FILE_BYTES: runs that change a few rows leave them.
+    """Compact every table's small files (runs that change a few rows leave them) into files of up to FILE_BYTES, or,
+    for a table written by replace, of about FILE_ROWS rows (so that a later run still rewrites little).
 
     Returns, per table, how many files were removed and added. The rows do not change, and every release stays
     readable (the old files go with `vacuum`). The output folder's lock is held, so no run publishes meanwhile.
     """
-    with output_lock(output_dir, "newsflow datasets optimize", Settings()):
+    settings = Settings()
+    with output_lock(output_dir, "newsflow datasets optimize", settings):
         done = {}
         for table in TABLES:
             if exists(output_dir, table):
-                metrics = _open(table, output_dir).optimize.compact(target_size=FILE_BYTES)
+                delta = _open(table, output_dir)
+                target = FILE_BYTES
+                if load_contract(settings.contracts_dir, table).write_mode == "replace":
+                    files = pa.table(delta.get_add_actions(flatten=True))
+                    rows, size = sum(files["num_records"].to_pylist()), sum(files["size_bytes"].to_pylist())
+                    target = min(FILE_BYTES, max(1, size * FILE_ROWS // max(1, rows)))
+                metrics = delta.optimize.compact(target_size=target)
                 done[table] = (metrics["numFilesRemoved"], metrics["numFilesAdded"])
     return done
 

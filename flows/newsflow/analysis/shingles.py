@@ -90,11 +90,17 @@ class Shingles:
             array = part["shingles"].rechunk().to_arrow()
             yield rows.to_numpy(), array.values.to_numpy(zero_copy_only=True).view(np.uint64), array.offsets.to_numpy()
 
-    def minhashes(self) -> np.ndarray:
-        """The MinHash signature of every document, one row of MINHASH_PERMUTATIONS unsigned 32-bit values."""
+    def minhashes(self, wanted: np.ndarray) -> np.ndarray:
+        """The MinHash signature of the `wanted` rows (zeros elsewhere), one row of MINHASH_PERMUTATIONS unsigned 32-bit values."""
         minhashes = np.zeros((self.rows_of.height, MINHASH_PERMUTATIONS), np.uint32)
+        is_wanted = np.zeros(self.rows_of.height, bool)
+        is_wanted[wanted] = True
         for rows, values, offsets in self._read():
-            minhashes[rows] = minhash_rows(values, offsets)
+            picked = np.flatnonzero(is_wanted[rows])
+            if len(picked):
+                parts = [values[offsets[i] : offsets[i + 1]] for i in picked]
+                bounds = np.cumsum([0, *map(len, parts)])
+                minhashes[rows[picked]] = minhash_rows(np.concatenate([np.empty(0, np.uint64), *parts]), bounds)
         return minhashes
 
     def of_rows(self, wanted: np.ndarray) -> dict[int, np.ndarray]:
@@ -144,28 +150,30 @@ def band_keys(minhashes: np.ndarray) -> np.ndarray:
     return keys
 
 
-def candidate_pairs(minhashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (a < b) of `rows` whose MinHash signatures share a band key (band_keys).
+def candidate_pairs(keys: np.ndarray, rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (a < b) of `rows` (of `count`) that share a band key (`keys`: the LSH_BANDS band keys of each of `rows`).
 
     The keys are sorted here: rensa's LSH index answers one sketch object at a time, and building one per
     document costs more than the whole grouping on 100,000 documents.
     """
-    keys = band_keys(minhashes[rows]).ravel()
+    keys = keys.ravel()
     owners = np.repeat(rows, LSH_BANDS)
     order = np.argsort(keys, kind="stable")
     keys = keys[order]
     firsts, seconds = owners[pairs_within_runs(order, np.flatnonzero(np.diff(keys, prepend=~keys[:1])))]
-    found = np.minimum(firsts, seconds) * len(minhashes) + np.maximum(firsts, seconds)
+    found = np.minimum(firsts, seconds) * count + np.maximum(firsts, seconds)
     found.sort()  # bands find the same pairs again (np.unique is slower here)
     distinct = np.ones(len(found), bool)
     distinct[1:] = found[1:] != found[:-1]
-    return np.divmod(found[distinct], max(len(minhashes), 1))
+    return np.divmod(found[distinct], max(count, 1))
 
 
-def near_pairs(shingles: Shingles, rows: np.ndarray, threshold: float) -> pl.DataFrame:
-    """The pairs of `rows` (row numbers of distinct, non-empty texts) with exact Jaccard at or above `threshold`."""
-    minhashes = shingles.minhashes()
-    firsts, seconds = candidate_pairs(minhashes, rows)
+def near_pairs(shingles: Shingles, rows: np.ndarray, keys: np.ndarray, threshold: float) -> pl.DataFrame:
+    """The pairs of `rows` (row numbers of distinct, non-empty texts, with their band keys `keys`, as the signatures
+    stage computed them) with exact Jaccard at or above `threshold`. Only the candidates' MinHash signatures are
+    computed again, for their estimate (most documents share no band with another)."""
+    firsts, seconds = candidate_pairs(keys, rows, shingles.rows_of.height)
+    minhashes = shingles.minhashes(np.union1d(firsts, seconds))
     estimates = np.concatenate(
         [np.empty(0)]
         + [

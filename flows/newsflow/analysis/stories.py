@@ -119,11 +119,25 @@ def indexed_part(vectors: csr_matrix, threshold: float) -> csr_matrix:
     return indexed
 
 
-def indexed_terms(terms: pl.Series, threshold: float) -> list[str]:
-    """The terms of the documents' indexed parts (indexed_part): any document at cosine `threshold` or more from
-    one of them holds one of these terms."""
-    vectors, vocabulary = weighted_terms(terms)
+def indexed_terms(vectors: csr_matrix, vocabulary: list[str], threshold: float) -> list[str]:
+    """The terms of the documents' indexed parts (indexed_part; `vectors` and `vocabulary` from weighted_terms): any
+    document at cosine `threshold` or more from one of them holds one of these terms."""
     return [vocabulary[column] for column in np.unique(indexed_part(vectors, threshold).indices)]
+
+
+def vectors_in(terms: pl.Series, vocabulary: list[str]) -> csr_matrix:
+    """Documents' weighted story terms as unit rows (weighted_terms) in the columns of `vocabulary`, the terms of
+    other documents: a term outside it counts in a row's length but takes no column, so the product of these rows
+    with the other documents' is their cosine (a term's weight depends on the term alone)."""
+    vectors, own = weighted_terms(terms)
+    columns = pl.DataFrame({"term": own}).join(
+        pl.DataFrame({"term": vocabulary, "column": np.arange(len(vocabulary))}, schema={"term": pl.String, "column": pl.Int64}),
+        on="term", how="left", maintain_order="left",
+    )["column"].fill_null(-1).to_numpy()
+    entries = vectors.tocoo()
+    mapped = columns[entries.col]
+    kept = mapped >= 0
+    return csr_matrix((entries.data[kept], (entries.row[kept], mapped[kept])), shape=(vectors.shape[0], len(vocabulary)))
 
 
 def cosines(vectors: csr_matrix, others: csr_matrix, firsts: np.ndarray, seconds: np.ndarray) -> np.ndarray:

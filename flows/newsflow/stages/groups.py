@@ -22,8 +22,8 @@ refresh would compute over everything, and leaves the other groups as they are:
 - stories are average-linkage clusters of similar story terms (see stories.py), with copies
   always together; story_id is the story's first-seen document (ties by doc_id).
 
-It returns the duplicate pairs that involve the run's documents, the stories of the recomputed
-groups, the signature rows that changed, and one document_updates frame setting the four fields
+It returns the duplicate pairs that involve the run's documents, the stories that a document of the
+run, or one that moved, enters or leaves, the signature rows that changed, and one document_updates frame setting the four fields
 of every document of the run and of every earlier document whose fields changed (a null sets the
 field to null); batch.replaced names the earlier rows of each table these replace.
 
@@ -40,9 +40,18 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+from scipy.sparse import csr_matrix
 
-from newsflow.analysis.shingles import Shingles, band_keys, earliest_of_components, jaccard, near_pairs, pairs_within_runs
-from newsflow.analysis.stories import indexed_terms, story_edges, story_rows, term_vectors
+from newsflow.analysis.shingles import (
+    LSH_BANDS,
+    Shingles,
+    band_keys,
+    earliest_of_components,
+    jaccard,
+    near_pairs,
+    pairs_within_runs,
+)
+from newsflow.analysis.stories import indexed_terms, story_edges, story_rows, term_vectors, vectors_in, weighted_terms
 from newsflow.batch import Batch
 from newsflow.contracts import Contract, load_contract
 from newsflow.settings import Settings
@@ -79,14 +88,16 @@ def run(batch: Batch, settings: Settings) -> Batch:
     # rows written before band keys were kept (the first run after an upgrade reads them all) get theirs
     unbanded = (state["bands"].is_null() & state["text_sha256"].is_not_null()).to_numpy()
     if unbanded.any():
-        keys = pl.Series([row for row in band_keys(sets.minhashes()).view(np.int64)], dtype=pl.List(pl.Int64))
+        keys = pl.Series([row for row in band_keys(sets.minhashes(np.flatnonzero(unbanded))).view(np.int64)], dtype=pl.List(pl.Int64))
         state = state.with_columns(bands=pl.when(pl.Series(unbanded)).then(keys).otherwise(pl.col("bands")))
     fields, pairs = group_fields(state, sets, in_run.to_numpy(), settings)
     regrouped = _changed(state, fields, DUPLICATE_FIELDS) & ~in_run
     moved = _changed(state, fields, ("story_id",)) & ~in_run
     updates = fields.drop("story_group").filter(in_run | regrouped | moved)
     signatures = state.with_columns(fields.drop("doc_id"))
-    stories = story_rows(signatures.select("title", "first_seen_at", "doc_id", "story_id"))
+    # the stories a document enters or leaves: the others of the recomputed groups keep their rows and files
+    touched = pl.concat([fields.filter(in_run | moved)["story_id"], state.filter(moved)["story_id"], seen["story_id"]]).drop_nulls()
+    stories = story_rows(signatures.filter(pl.col("story_id").is_in(touched.implode())).select("title", "first_seen_at", "doc_id", "story_id"))
     written = signatures.filter(in_run | pl.Series(unbanded) | _changed(state, fields, (*GROUP_FIELDS, "story_group")))
     documents = batch.documents
     if documents is not None and not documents.is_empty():  # when the run is one batch, its documents get their fields now
@@ -100,7 +111,7 @@ def run(batch: Batch, settings: Settings) -> Batch:
         document_updates=updates,
         replaced={
             "signatures": set(written["doc_id"]) | set(deleted),
-            "stories": set(earlier["story_id"].drop_nulls()) | set(seen["story_id"].drop_nulls()),
+            "stories": set(touched),
             "duplicates": set(replaced),
         },
         counts={
@@ -134,7 +145,8 @@ def joined_groups(
     if index is None:
         return earlier, seen, shingles
     bands = rows["bands"].explode().drop_nulls().unique().implode()
-    terms = pl.Series(indexed_terms(rows["story_terms"], threshold), dtype=pl.String).implode()
+    vectors, vocabulary = weighted_terms(rows["story_terms"])  # the run's, once: each part's candidates are weighted alone
+    terms = pl.Series(indexed_terms(vectors, vocabulary, threshold), dtype=pl.String).implode()
     groups, seen = set(), [seen]
     for part in read_batches(index, ["doc_id", "first_seen_at", "story_id", "story_group", "bands", "story_terms"]):
         part = pl.from_arrow(part)
@@ -143,7 +155,7 @@ def joined_groups(
         others = part.filter(~is_replaced)
         copies = others.filter(pl.col("bands").list.eval(pl.element().is_in(bands)).list.any())
         candidates = others.filter(pl.col("story_terms").list.eval(pl.element().is_in(terms)).list.any())
-        groups |= set(part.filter(is_replaced)["story_group"]) | set(copies["story_group"]) | set(similar(rows, candidates, threshold))
+        groups |= set(part.filter(is_replaced)["story_group"]) | set(copies["story_group"]) | set(similar(vectors, vocabulary, candidates, threshold))
     keep = pc.field("story_group").isin(pa.array(sorted(groups - {None}), pa.string())) | pc.field("story_group").is_null()
     keep &= ~pc.field("doc_id").isin(replaced.to_arrow())
     earlier = pl.concat([earlier, *(pl.from_arrow(batch) for batch in read_batches(index, columns, keep))])
@@ -152,12 +164,12 @@ def joined_groups(
     return earlier, pl.concat(seen), shingles
 
 
-def similar(rows: pl.DataFrame, candidates: pl.DataFrame, threshold: float) -> list[str]:
-    """The story groups of the candidates at story-term cosine `threshold` or more from one of the run's rows."""
-    if candidates.is_empty() or rows.is_empty():
+def similar(vectors: csr_matrix, vocabulary: list[str], candidates: pl.DataFrame, threshold: float) -> list[str]:
+    """The story groups of the candidates at story-term cosine `threshold` or more from one of the run's rows
+    (`vectors` and their `vocabulary`, from weighted_terms)."""
+    if candidates.is_empty() or not vectors.shape[0]:
         return []
-    vectors = term_vectors(pl.concat([rows["story_terms"], candidates["story_terms"]]))
-    products = (vectors[: rows.height] @ vectors[rows.height :].T).tocoo()
+    products = (vectors @ vectors_in(candidates["story_terms"], vocabulary).T).tocoo()
     # a little below the threshold too: a group read for nothing costs little, one missed changes the answer
     return candidates["story_group"].gather(np.unique(products.col[products.data >= threshold - ROUNDING])).to_list()
 
@@ -190,7 +202,9 @@ def group_fields(state: pl.DataFrame, shingles: Shingles, in_run: np.ndarray, se
     exact_of = rows.copy()
     exact_of[by_text] = by_text[np.repeat(starts, np.diff(starts, append=len(by_text)))]
 
-    near = near_pairs(shingles, by_text[starts], settings.near_duplicate_jaccard)
+    distinct = by_text[starts]
+    keys = state["bands"].gather(distinct).explode().to_numpy().view(np.uint64).reshape(len(distinct), LSH_BANDS)
+    near = near_pairs(shingles, distinct, keys, settings.near_duplicate_jaccard)
     near_of = earliest_of_components(
         rank, np.concatenate([near["first"].to_numpy(), by_text]), np.concatenate([near["second"].to_numpy(), exact_of[by_text]])
     )

@@ -36,13 +36,14 @@ def commit_rows(
     group_rows: int,
     commit: CommitProperties,
     removed: dict[str, int] | None = None,
+    file_rows: int | None = None,
 ) -> None:
-    """Write the batches as new files of the table at `path` and commit them in one version: appended (in place
-    of the `removed` files, path in the table: size, if any), or replacing every earlier file (mode "overwrite",
-    which also sets the table's schema to `schema`)."""
+    """Write the batches as new files of the table at `path` (of at most `file_rows` rows each, if given) and commit
+    them in one version: appended (in place of the `removed` files, path in the table: size, if any), or replacing
+    every earlier file (mode "overwrite", which also sets the table's schema to `schema`)."""
     actions: list[AddAction] = []
     try:
-        actions.extend(_write_files(path, schema, batches, group_rows))
+        actions.extend(_write_files(path, schema, batches, min(group_rows, file_rows or group_rows), file_rows))
     except BaseException:
         for action in actions:  # written, but never to be committed
             remove_file(join(path, action.path))
@@ -52,17 +53,21 @@ def commit_rows(
     DeltaTable(str(path)).create_write_transaction([*actions, *removals], mode, schema, commit_properties=commit)
 
 
-def _write_files(folder: Location, schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows: int) -> Iterator[AddAction]:
-    """Zstd Parquet files of up to about FILE_BYTES, in row groups of up to `group_rows` rows and GROUP_BYTES; each
-    file's add action once it is complete. A file that fails half-way is removed."""
+def _write_files(
+    folder: Location, schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows: int, file_rows: int | None
+) -> Iterator[AddAction]:
+    """Zstd Parquet files of up to about FILE_BYTES and `file_rows` rows, in row groups of up to `group_rows` rows and
+    GROUP_BYTES; each file's add action once it is complete. A file that fails half-way is removed."""
     groups = _row_groups(schema, batches, group_rows)
     for group in groups:
         name = f"part-{uuid4()}.zstd.parquet"
         try:
             with open_output(join(folder, name)) as sink, pq.ParquetWriter(sink, schema, compression="zstd") as writer:
                 writer.write_table(group, row_group_size=group_rows)
-                while sink.tell() < FILE_BYTES and (group := next(groups, None)) is not None:
+                rows = group.num_rows
+                while sink.tell() < FILE_BYTES and rows < (file_rows or rows + 1) and (group := next(groups, None)) is not None:
                     writer.write_table(group, row_group_size=group_rows)
+                    rows += group.num_rows
         except BaseException:
             remove_file(join(folder, name))
             raise
@@ -77,7 +82,7 @@ def _row_groups(schema: pa.Schema, batches: Iterable[pa.RecordBatch], group_rows
     for batch in batches:
         pending.append(batch)
         rows, size = rows + batch.num_rows, size + batch.nbytes
-        if rows >= group_rows or size >= GROUP_BYTES:
+        while rows and (rows >= group_rows or size >= GROUP_BYTES):  # a batch may hold several groups
             gathered, cut = pa.Table.from_batches(pending, schema), min(rows, group_rows)
             yield gathered.slice(0, cut)
             pending, rows = gathered.slice(cut).to_batches(), rows - cut

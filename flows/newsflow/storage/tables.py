@@ -2,7 +2,8 @@
 
 How a table is written comes from its contract (`write:` in schemas/<table>.yaml): replace (the rows
 of the documents a run processed replace their earlier rows: only the files that hold such rows are
-rewritten, without them, in the commit that adds the new rows), overwrite or append. Every frame is
+rewritten, without them, in the commit that adds the new rows; files hold at most FILE_ROWS rows, so
+what a run rewrites follows the rows it changes), overwrite or append. Every frame is
 checked against its contract first (contracts.conform).
 """
 
@@ -39,6 +40,9 @@ READ_BUFFER_BYTES = 2**20
 # Rows per slice checked against a contract, and at most per Parquet row group written: a reader (or a
 # run that replaces rows) decodes a group at a time.
 SLICE_ROWS = 20_000
+# Rows at most per file of a table written by replace: a row that changes costs the rewrite of its file, so a run
+# rewrites at most this many rows per row it changes (about 3 MB of documents or signatures), whatever the table's size.
+FILE_ROWS = 1_000
 
 
 def table_path(output_dir: Location, table: str) -> Location:
@@ -158,7 +162,8 @@ def write_table(
         return None
     # the rows that stay in the files rewritten go first (append keeps the table's schema: ensure_tables gave it the contract's columns)
     batches = chain(_rows_not_of(files, contract, replaced_ids), rows.batches) if files is not None else rows.batches
-    commit_rows(path, contract.arrow_schema, batches, "overwrite" if mode == "overwrite" else "append", SLICE_ROWS, commit, removed)
+    file_rows = FILE_ROWS if contract.write_mode == "replace" else None
+    commit_rows(path, contract.arrow_schema, batches, "overwrite" if mode == "overwrite" else "append", SLICE_ROWS, commit, removed, file_rows)
     return DeltaTable(path).version()
 
 
