@@ -21,6 +21,7 @@ from newsflow.analysis.cleaning import load_boilerplate_rules, normalise_text
 from newsflow.batch import Batch
 from newsflow.contracts import ContractError
 from newsflow.quality import gx
+from newsflow.quality.checks import MAX_VALUE_CHARS
 from newsflow.quality.summary import ValidationFailed
 from newsflow.runs import new_run_id
 from newsflow.settings import PROJECT_ROOT, Settings
@@ -159,6 +160,24 @@ def test_each_output_folder_has_data_docs_of_its_own_runs(tmp_path, seeds_batch)
     assert len(set(indexes.values())) == 2
     for run_id, index in indexes.items():  # one output's runs only
         assert set(re.findall(r"validations/\w+/(run-[\w-]+)/", index.read_text(encoding="utf-8"))) == {run_id}
+
+
+def test_stored_validation_results_keep_failing_values_cut_to_the_quarantine_cap(tmp_path, seeds_batch):
+    # GX kept whole values in its results: one file reached 5.8 MB
+    settings = Settings(gx_dir=tmp_path / "gx")
+    documents = seeds_batch.documents.with_columns(title=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("Headline " * 2000)).otherwise("title"))
+    checked = validate.run(Batch("run-long", STARTED, documents=documents, paragraphs=seeds_batch.paragraphs), settings)
+    assert checked.quarantine.filter(pl.col("code") == "failed_expectation")["column_name"].to_list() == ["title"]
+    [stored] = (tmp_path / "gx").rglob("uncommitted/validations/documents/run-long/**/*.json")
+
+    def strings(value):
+        if isinstance(value, dict):
+            return [s for item in value.values() for s in strings(item)]
+        return [s for item in value for s in strings(item)] if isinstance(value, list) else [value] if isinstance(value, str) else []
+
+    values = strings([checked["result"] for checked in json.loads(stored.read_text())["results"]])
+    assert any(value.startswith("Headline Headline") for value in values)
+    assert max(map(len, values)) <= MAX_VALUE_CHARS
 
 
 def test_the_data_docs_index_links_only_the_latest_validation_results(tmp_path, seeds_batch, monkeypatch):
