@@ -1,5 +1,6 @@
 """storage: tables read file by file in their schema; the folder lock runs take turns with."""
 
+import os
 import threading
 import time
 
@@ -30,7 +31,7 @@ def test_published_rows_are_read_file_by_file_in_the_tables_schema(tmp_path, mon
     assert pa.Table.from_batches(batches).schema == pa.schema([("doc_id", pa.string()), ("note", pa.string())])
 
 
-def test_a_second_run_waits_for_the_lock_then_gives_up_with_a_clear_message(tmp_path):
+def test_a_second_run_waits_for_the_lock_then_gives_up_with_a_clear_message(tmp_path, caplog):
     released = threading.Event()
 
     def hold_lock():
@@ -43,6 +44,10 @@ def test_a_second_run_waits_for_the_lock_then_gives_up_with_a_clear_message(tmp_
     with pytest.raises(LockTimeout, match=r"locked by run run-1 \(pid \d+\).*NEWSFLOW_LOCK_WAIT_SECONDS"):
         with exclusive(tmp_path, "run run-2", 0.5, "NEWSFLOW_LOCK_WAIT_SECONDS"):
             pass
+    # a waiting run says so at once, not only when it gives up
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"waiting for run run-1 (pid {os.getpid()}) to finish with {tmp_path} (at most 0 s: NEWSFLOW_LOCK_WAIT_SECONDS)"
+    ]
     released.set()
     holder.join()
     with exclusive(tmp_path, "run run-3", 0.5):
