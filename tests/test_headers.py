@@ -68,8 +68,8 @@ LEDE = "The city has approved its budget. The council met for six hours."
         # headline grammar: the simple present
         ("Facing a deficit, the mayor signs the budget into law", tags("Facing/VBG", "a/DT", "deficit/NN", ",/,", "the/DT", "mayor/NN", "signs/VBZ", "the/DT", "budget/NN", "into/IN", "law/NN"), STANDFIRST),
         # a lede printed without its full stop: the narrative past, or an auxiliary
-        ("The city deficit widened in May, figures have shown", tags("The/DT", "city/NN", "deficit/NN", "widened/VBD", "in/IN", "May/NNP", ",/,", "figures/NNS", "have/VBP", "shown/VBN"), BODY),
-        ("Local brewers are increasingly making money from cider", tags("Local/JJ", "brewers/NNS", "are/VBP", "increasingly/RB", "making/VBG", "money/NN", "from/IN", "cider/NN"), BODY),
+        ("The city's debt grew in May, officials have said", tags("The/DT", "city/NN", "'s/POS", "debt/NN", "grew/VBD", "in/IN", "May/NNP", ",/,", "officials/NNS", "have/VBP", "said/VBN"), BODY),
+        ("Local bakers are now selling more bread online", tags("Local/JJ", "bakers/NNS", "are/VBP", "now/RB", "selling/VBG", "more/JJR", "bread/NN", "online/RB"), BODY),
     ],
 )
 def test_an_unpunctuated_line_under_the_headline_is_a_standfirst_only_in_headline_grammar(line, tagged, kind):

@@ -71,8 +71,8 @@ _CREDIT = re.compile(
     r"|(?:^|[.)|]\s*)(?:file\s+)?(?:photo|photograph|picture|image|credit|photo credit|image source)s?\s*[:,|]\s*\S[^.]{0,80}$"
     # `Maxim Shemetov/Reuters`: the slash after a word character and maybe dots, spaces, hyphens or apostrophes (the
     # same credits as `[\w.'’ -]+/`, which the search ran again from every character of the run). What follows the agency
-    # is names (`/Pool`, `/Getty Images`, `/Yves Herman`, `van der` between them): on polnear-train 3 paragraphs of prose
-    # were credits before, a sentence running on after `Reuters/Libya` or `Register/Bloomberg` (`… Politics poll this month.`).
+    # is names (`/Pool`, `/Getty Images`, `/Jane Doe`, `van der` between them): on polnear-train 3 paragraphs of prose
+    # were credits before, a sentence running on in lower case after `Reuters/<place>` or `<newspaper>/Bloomberg`.
     rf"|(?:\b{_AGENCIES}\s*(?:photo\s*)?/|\w[.'’ -]*/{_AGENCIES}\b)(?:[\s/.-]*\b(?:(?-i:[a-z]{{1,3}})\s+)*(?-i:[A-Z])[\w'’]*)*"
     rf"(?:\s+via\s+{_AGENCIES})?\.?\)?\.?$"
     rf"|\bvia\s+{_AGENCIES}\)?\.?$"
@@ -186,7 +186,7 @@ def paragraph_kinds(paragraphs: Sequence[str], person_paragraphs: frozenset[int]
         standfirst is not None
         and not _is_figures(paragraphs[standfirst], (tagged or {}).get(standfirst))
         # A standfirst introduces the story: a line over figure lines is the table's first row (reuters-dev's one invented
-        # standfirst, `COPPER GRADE A - 2650 tonnes mainly carries …` over `LEAD - 1550 tonnes …`).
+        # standfirst, a metal's tonnage line in capitals over the next metal's).
         and not (standfirst + 1 < len(paragraphs) and _is_figures(paragraphs[standfirst + 1], None))
         and _is_standfirst(paragraphs[standfirst], None if tagged is None else tagged.get(standfirst, []))
     ):
@@ -240,16 +240,17 @@ def _describes_a_picture(paragraph: str, tagged: Tagged, under_headline: bool, m
 
 def _told_in_the_present(verbs: Tagged) -> bool:
     """Headline grammar, which captions and standfirsts share: a verb in the simple present (`Xi meets Putin`), none in the
-    past; the narrative's past and its auxiliaries (`brewers are increasingly making`, `the deficit widened`) tell a lede."""
+    past; the narrative's past and its auxiliaries (`users are getting`, `the deficit widened`) tell a lede."""
     return all(tag != "VBD" for _, tag in verbs) and any(tag in _PRESENT_TAGS and word.lower() not in _AUXILIARIES for word, tag in verbs)
 
 
 def _is_label(tagged: Tagged) -> bool:
     """A verbless line that names what a picture shows is one noun phrase printed like a headline: it ends on its noun,
     with no full stop, and in one case. On bbc-news the two verbless lines under a headline taken for labels were
-    neither (`Roger Federer - nice bloke, … - the ultimate sportsman.`, a lede closed like a sentence; `The shape of the
-    UK's economy In graphics`, two link texts run together: `In` capitalised after lower-case nouns); on conll2003-train
-    32 of 33 were opening sentences cut short (`Results from the`, `Michael Schumacher of`) or closed by a full stop."""
+    neither (a verbless lede closed by a full stop; two link texts run together, a capitalised preposition after
+    lower-case nouns); on conll2003-train label captions went 44 -> 20 (the opening sentences CoNLL cut after a
+    preposition or a determiner, or closed by a full stop; those left are cut after a name, with the dateline on
+    a line of its own, which this rule does not read)."""
     word, tag = tagged[-1]
     if tag not in _NOUN_TAGS:
         return False
@@ -262,7 +263,7 @@ def _is_label(tagged: Tagged) -> bool:
 def _is_standfirst(paragraph: str, tagged: Tagged | None) -> bool:
     """A headline-style line: no closing full stop, a few words, and (when grammar is known) headline grammar. On bbc-news
     the 3 ledes printed without their full stop that were taken for standfirsts are told in the past or with auxiliaries
-    (`Net users are getting the chance …`); the standfirst of the seeds is in the present (`… Xi Jinping meets with Putin`)."""
+    (`… are getting …`); the standfirst of the seeds is in the present (`… Xi Jinping meets with Putin`)."""
     n_words = len(_WORDS.findall(paragraph))
     if paragraph.endswith(_TERMINAL) or not _MIN_STANDFIRST_WORDS <= n_words <= _MAX_STANDFIRST_WORDS:
         return False
