@@ -278,3 +278,7 @@ def test_the_pages_json_ld_writes_the_authors_names_and_leaves_organisations_out
     # an organisation alone is the author
     assert authors("Harbour Post", None, structured) == ["Harbour Post"]
     assert authors("Karin B Berg; Harbour Post", None) == ["Karin B Berg", "Harbour Post"]
+
+
+def test_a_desk_credit_is_no_author():
+    assert authors("Harbour Post Staff", None) == [] and authors("Staff reports; Karin Berg", None) == ["Karin Berg"]
