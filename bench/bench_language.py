@@ -36,7 +36,7 @@ from langdetect.lang_detect_exception import LangDetectException
 
 from benchlib import CORPORA, cleaned_batch
 
-from newsflow.analysis.language import UND, Thresholds, detect_text, voting_letters
+from newsflow.analysis.language import UND, Thresholds, detect_text, is_list, voting_letters
 from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.stages import language
@@ -272,8 +272,8 @@ def print_mixed(batch: Batch, lingua: Path, settings: Settings) -> None:
           f"setting language_mixed_min_letters = {settings.language_mixed_min_letters}")
     print(f"{'min letters':>11} {'BBC flagged mixed':>18} {'recall, inserted':>17}")
     for min_letters in (20, 30, 40, 50, 60, 80):
-        flagged = sum(is_mixed(result, min_letters) for result in as_is)
-        found = sum(is_mixed(result, min_letters) for result in with_foreign)
+        flagged = sum(is_mixed(result, doc, min_letters) for result, doc in zip(as_is, paragraphs))
+        found = sum(is_mixed(result, doc, min_letters) for result, (_, _, doc) in zip(with_foreign, inserted))
         print(f"{min_letters:>11} {flagged:>11} ({flagged / len(as_is):.1%}) {found / len(inserted):>16.1%}")
     calls = Counter(
         "und" if (call := result.paragraphs[position]).lang == UND else "right" if call.lang == lang else "wrong"
@@ -283,9 +283,12 @@ def print_mixed(batch: Batch, lingua: Path, settings: Settings) -> None:
           f"{sum(result.lang == 'en' for result in with_foreign)}/{len(with_foreign)}")
 
 
-def is_mixed(result, min_letters: int) -> bool:
-    """The stage's mixed rule at another threshold."""
-    return any(c.lang not in (UND, result.lang) and c.letters >= min_letters for c in result.paragraphs)
+def is_mixed(result, paragraphs: list[str], min_letters: int) -> bool:
+    """The stage's mixed rule at another threshold (lists of names and numbers do not count)."""
+    return any(
+        c.lang not in (UND, result.lang) and c.letters >= min_letters and not is_list(text)
+        for c, text in zip(result.paragraphs, paragraphs)
+    )
 
 
 if __name__ == "__main__":

@@ -75,6 +75,11 @@ def test_the_standfirst_under_the_headline_is_the_subtitle(seeds):
         ("Firefighters at the scene (AP Photo/Alexander Zemlianichenko)", True),
         ("He put the odds at 50/50, Reuters reported.", False),
         ("Exports rose, and/or imports fell, the agency said.", False),
+        ("Protest in Lima. (ANA SOTO/AFP/Getty Images.)", True),
+        ("Fans in Ghent. REUTERS/Lucas van der Wal", True),
+        # prose runs on after the agency: no credit
+        ("Video credited to Reuters/Libya showed armed groups in the street.", False),
+        ("He led by 6 points in a Register/Bloomberg Politics poll this month.", False),
     ],
 )
 def test_a_photo_credit_closes_the_paragraph(paragraph, credited):

@@ -10,6 +10,7 @@ from langdetect import DetectorFactory, detect_langs
 
 from conftest import SEEDS, SESSION_DIR
 
+from newsflow.analysis import language as language_module
 from newsflow.analysis.language import UND, Thresholds, detect_document, language_probabilities
 from newsflow.batch import Batch
 from newsflow.settings import Settings
@@ -180,3 +181,34 @@ def test_a_figure_sheet_with_its_headline_in_capitals_is_english():
          "Revs 301.5 mln vs 280.2 mln", "Six mths", "Shr 80 cts vs 71 cts", "Reuter"],
     ]
     assert [detect_document(sheet, thresholds).lang for sheet in sheets] == ["en", "en"]
+
+
+RESULTS = [
+    "Borussia Kranzberg 2 (Vogelsang 12th, Schwarzmeier 57th) Eintracht Wolkenfeld 1 (Brückner 80th)",
+    "Fortuna Steinhausen 0 Viktoria Grünwalde 3 (Hoffmeister 4th, Kleinschmidt 33rd, Wendelstein 88th)",
+    "Rot-Weiss Ahlenbruch 1 (Ziegenbein 45th) Germania Lindenhof 1 (Oberhauser 70th)",
+]
+
+
+def test_a_results_table_is_called_by_its_prose_and_without_prose_is_und():
+    thresholds = language.thresholds(Settings())
+    article = ["SOCCER - NORTHERN LEAGUE RESULTS.", "Results of the northern league matches played on Sunday:", *RESULTS]
+    result = detect_document(article, thresholds)
+    # the lines of names are still called (German names, de), but they neither outvote the prose nor make it mixed
+    assert [call.lang for call in result.paragraphs[2:]] == ["de", "de", "de"]
+    assert (result.lang, result.is_mixed) == ("en", False)
+    assert detect_document(RESULTS, thresholds).lang == UND
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "is_list"),
+    [
+        ("Fortuna Steinhausen 0 Viktoria Grünwalde 3 (Hoffmeister 4th)", True),
+        ("Results of the northern league matches played on Sunday:", False),
+        ("Die Stadt Kranzberg hat am Montag einen neuen Haushalt beschlossen.", False),  # German nouns are capitalised
+        ("NORTHERN LEAGUE RESULTS", False),  # capitals show no case
+        ("Anna Berg", False),  # too short to tell
+    ],
+)
+def test_a_list_is_a_paragraph_of_names_and_numbers(paragraph, is_list):
+    assert language_module.is_list(paragraph) is is_list

@@ -19,6 +19,7 @@ from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.sources import formats
 from newsflow.sources.files import doc_id_for
+from newsflow.sources.html import authors
 from newsflow.stages import clean, extract, ingest, plan
 
 STARTED = datetime(2026, 1, 5, tzinfo=UTC)
@@ -264,3 +265,20 @@ def test_every_known_suffix_is_found_and_others_are_not(tmp_path):
     for name in names:
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p in formats.find_source_files(tmp_path).files] == names[:7]
+
+
+def test_the_pages_json_ld_writes_the_authors_names_and_leaves_organisations_out_beside_people():
+    structured = [
+        {"@type": "NewsArticle", "author": [{"@type": "Person", "name": "Karin B. Berg"}, {"@type": "NewsMediaOrganization", "name": "Harbour Post"}]},
+        {"@type": "Person", "name": "Karin B. Berg"},
+        {"@type": "NewsMediaOrganization", "name": "Harbour Post"},
+    ]
+    # trafilatura drops the initial's dot and lists the outlet among the authors
+    assert authors("Karin B Berg; Harbour Post", None, structured) == ["Karin B. Berg"]
+    # an organisation alone is the author
+    assert authors("Harbour Post", None, structured) == ["Harbour Post"]
+    assert authors("Karin B Berg; Harbour Post", None) == ["Karin B Berg", "Harbour Post"]
+
+
+def test_a_desk_credit_is_no_author():
+    assert authors("Harbour Post Staff", None) == [] and authors("Staff reports; Karin Berg", None) == ["Karin Berg"]
