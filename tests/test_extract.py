@@ -15,8 +15,8 @@ from newsflow.analysis.extraction.entities import Mention, ModelNotInstalled, ca
 from newsflow.analysis.extraction.quantities import find_quantities
 from newsflow.analysis.extraction.quotes import find_quotes, quotation_spans
 from newsflow.batch import Batch
-from newsflow.settings import Settings
 from newsflow.runtime import workers
+from newsflow.settings import Settings
 from newsflow.stages import clean, extract, ingest, plan
 
 
