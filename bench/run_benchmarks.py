@@ -20,7 +20,8 @@ tree every 0.2 s. In order:
    extract stage, Settings().ner_processes), then `newsflow run --full-refresh` into a fresh output;
    the pair is measured --bbc-repeats times (default 3) in turn and each figure is the median.
    Documents per second = files seen / the run's own time (runs table: finished_at - started_at,
-   which leaves out interpreter start-up, imports and Prefect's server); target >= 0.75 of bare NER.
+   which leaves out interpreter start-up, imports and Prefect's server); target >= 0.75 of bare NER. Also files seen /
+   the whole command's wall time from the shell (start-up and model loads included); target >= 0.90 of bare NER.
    Seconds per stage come from the median run's runs.stage_seconds.
 5. no-op rerun: `newsflow run` again on the same bbc-news output, nothing changed; net = its wall
    time minus its own start-up, i.e. the run's own time; target <= 3 s.
@@ -73,6 +74,7 @@ GB = 1024**3
 
 SEEDS_TARGET_SECONDS = 20.0
 NER_SHARE_TARGET = 0.75
+WALL_NER_SHARE_TARGET = 0.90  # issue 26: the whole command, start-up included
 NOOP_NET_TARGET_SECONDS = 3.0
 SYNTHETIC_RSS_TARGET_GB = 1.5
 SYNTHETIC_RATE_TOLERANCE = 0.15
@@ -357,6 +359,17 @@ def measure_bbc(bench: Bench, corpus: Path, settings: Settings, repeats: int) ->
             f"{ratio(rate, bare_rate)} of bare NER; median {each}{', '.join(fmt(documents_per_second(run)) for run in runs)}; "
             f"files seen / the run's own time; the median run ({full.label}) from the shell: {fmt(full.wall_seconds)} s wall; "
             f"peak RSS {full.peak_rss_bytes / GB:.2f} GB ({peak_breakdown(full)})",
+        ),
+    )
+    walls = [run.record["counts"]["files_seen"] / run.wall_seconds if run.completed else None for run in runs]
+    wall_rate = statistics.median([rate or 0.0 for rate in walls])
+    bench.add(
+        Figure(
+            "end-to-end on bbc-news from the shell, start-up included", wall_rate, "docs/s",
+            f">= {WALL_NER_SHARE_TARGET:.2f} x bare = {WALL_NER_SHARE_TARGET * bare_rate:.1f}",
+            wall_rate >= WALL_NER_SHARE_TARGET * bare_rate,
+            f"{ratio(wall_rate, bare_rate)} of bare NER; median {each}{', '.join(fmt(value) for value in walls)}; "
+            f"files seen / the whole `newsflow run` command's wall time (interpreter, imports, Prefect's server, model loads)",
         ),
     )
     for stage, seconds in stage_seconds(full).items():

@@ -15,6 +15,7 @@ from newsflow.analysis.extraction.entities import Mention, ModelNotInstalled, ca
 from newsflow.analysis.extraction.quantities import find_quantities
 from newsflow.analysis.extraction.quotes import find_quotes, quotation_spans
 from newsflow.batch import Batch
+from newsflow.runtime import workers
 from newsflow.settings import Settings
 from newsflow.stages import clean, extract, ingest, plan
 
@@ -412,6 +413,26 @@ def test_worker_processes_extract_the_same_rows(seeds, monkeypatch):
     pooled = extract.run(batch, Settings(source_dir=SEEDS, ner_processes=2))
     for table in ("documents", "paragraphs", "entities", "quotes", "quantities"):
         assert getattr(pooled, table).equals(getattr(seeds, table)), table
+
+
+def test_ner_started_before_the_stage_is_collected_by_it_with_the_same_rows(seeds, monkeypatch):
+    monkeypatch.setattr(extract, "_MIN_DOCUMENTS_PER_PROCESS", 1)
+    batch, _ = cleaned_batch(SEEDS)
+    settings = Settings(source_dir=SEEDS, ner_processes=2)
+    with workers.kept():
+        extract.start(batch, settings)
+        assert workers.busy() and len(extract._started) == 1  # submitted: the workers run it while this process goes on
+        pooled = extract.run(batch, settings)
+        assert not extract._started and not workers.busy()
+    for table in ("documents", "paragraphs", "entities", "quotes", "quantities"):
+        assert getattr(pooled, table).equals(getattr(seeds, table)), table
+
+
+def test_ner_is_started_only_for_a_flow_run_s_kept_workers(monkeypatch):
+    monkeypatch.setattr(extract, "_MIN_DOCUMENTS_PER_PROCESS", 1)
+    batch, _ = cleaned_batch(SEEDS)
+    extract.start(batch, Settings(source_dir=SEEDS, ner_processes=2))  # outside workers.kept(): a pool would last this call
+    assert not extract._started
 
 
 def test_published_tables_carry_the_header_fields(seeds_run):

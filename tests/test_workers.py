@@ -99,6 +99,14 @@ def test_mapping_in_order_runs_in_this_process_below_two_workers_and_in_the_pool
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
 
 
+def test_mapping_submits_every_call_at_once_and_the_pool_is_busy_until_they_are_done():
+    with workers.kept():
+        results = workers.map_in_order(time.sleep, [0.2, 0.2, 0.2], 2, "NEWSFLOW_X")
+        assert workers.busy()  # submitted before any result is asked for
+        assert list(results) == [None, None, None]
+        assert not workers.busy()
+
+
 def test_a_worker_that_dies_while_mapping_fails_with_what_to_do():
     with pytest.raises(RuntimeError, match=r"2 items, 2 workers.*__main__.*set NEWSFLOW_NER_PROCESSES lower"):
         list(workers.map_in_order(os._exit, [1, 1], 2, "NEWSFLOW_NER_PROCESSES"))

@@ -26,7 +26,7 @@ from newsflow.contracts import TABLES
 from newsflow.runs import RunRecord
 from newsflow.runtime import progress, workers
 from newsflow.settings import Settings
-from newsflow.storage.stores import check_object_stores
+from newsflow.storage.stores import check_object_stores, is_remote
 from newsflow.storage.tables import table_path
 
 app = typer.Typer(
@@ -91,22 +91,43 @@ def run(
     except ValueError as error:
         console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         raise typer.Exit(2) from None
-    try:
-        news_pipeline = _load_pipeline()
-    except RuntimeError as error:  # Prefect's temporary server did not start in time
-        console.print(f"[red]error:[/red] {error}", soft_wrap=True)
-        raise typer.Exit(1) from None
-    if task_runner is TaskRunner.dask or dask_address:
-        news_pipeline = news_pipeline.with_options(task_runner=dask_task_runner(dask_address))
-    with _progress_bar():
+    dask = task_runner is TaskRunner.dask or dask_address
+    with workers.kept():  # the flow's workers: started here when they can load while Prefect's server starts
+        if not dask:
+            _start_workers(settings)
         try:
-            record = news_pipeline(**given)
-        except Exception as error:  # the flow has logged the details and recorded the failed run
-            console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
+            news_pipeline = _load_pipeline()
+        except RuntimeError as error:  # Prefect's temporary server did not start in time
+            console.print(f"[red]error:[/red] {error}", soft_wrap=True)
             raise typer.Exit(1) from None
-        finally:
-            _running.clear()  # Prefect stops its temporary server as this process exits
+        if dask:
+            news_pipeline = news_pipeline.with_options(task_runner=dask_task_runner(dask_address))
+        with _progress_bar():
+            try:
+                record = news_pipeline(**given)
+            except Exception as error:  # the flow has logged the details and recorded the failed run
+                console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
+                raise typer.Exit(1) from None
+            finally:
+                _running.clear()  # Prefect stops its temporary server as this process exits
     _print_summary(record, settings)
+
+
+def _start_workers(settings: Settings) -> None:
+    """When every file of a local source is new (a first run into `output`, or --full-refresh), start the worker
+    processes of the first batch now: they load langdetect's profiles and the model while Prefect's server starts and
+    the pipeline is imported (~10 s), instead of after. Other runs start them at their first batch, once they know what is new."""
+    from newsflow.sources.formats import source_format
+    from newsflow.stages import extract, language
+    from newsflow.storage import tables
+
+    if is_remote(settings.source_dir) or is_remote(settings.output_dir):
+        return
+    if not settings.full_refresh and tables.exists(settings.output_dir, "documents"):
+        return
+    files = sum(1 for _, _, names in os.walk(settings.source_dir) for name in names if source_format(Path(name)))
+    language.start_workers(settings, min(files, settings.batch_size))
+    extract.start_workers(settings, min(files, settings.batch_size))
 
 
 def _load_pipeline():

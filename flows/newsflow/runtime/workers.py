@@ -15,8 +15,9 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
@@ -40,6 +41,11 @@ def kept() -> Iterator[None]:
                 executor.shutdown(cancel_futures=True)
 
 
+def is_kept() -> bool:
+    """Inside `kept()`: pools last until it ends."""
+    return _kept is not None
+
+
 @contextmanager
 def pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     """A pool of `workers` spawned processes (spawned, not forked: the flow runs stages in threads).
@@ -61,31 +67,58 @@ def pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     try:
         yield executor
     except BrokenProcessPool:
-        with _lock:
-            if _kept is not None and _kept.get(workers) is executor:
-                del _kept[workers]  # the next call starts a new one
-        executor.shutdown(cancel_futures=True)
+        _forget(workers, executor)
         raise
+
+
+def _forget(workers: int, executor: ProcessPoolExecutor) -> None:
+    """A broken pool is shut down; the next call starts a new one."""
+    with _lock:
+        if _kept is not None and _kept.get(workers) is executor:
+            del _kept[workers]
+    executor.shutdown(cancel_futures=True)
 
 
 def map_in_order(function: Callable, items: Sequence, workers: int, setting: str, chunksize: int = 1) -> Iterator:
     """`function` of each item, in order: in this process when `workers` is under 2, else in the pool of `workers`.
 
-    A worker that dies (memory ran out, or a script started the run without the `__main__` guard that spawned
-    workers need) fails the call with what to do; `setting` is the variable that sets the number of workers.
+    In the pool every call is submitted at once, before the first result is asked for: the workers start on them while
+    the caller goes on (the flow computes a batch's signatures while its NER runs), and `busy()` is true until they are
+    done. A worker that dies (memory ran out, or a script started the run without the `__main__` guard
+    that spawned workers need) fails the call with what to do; `setting` is the variable that sets the number of workers.
     """
     if workers < 2:
-        yield from map(function, items)
-        return
+        return map(function, items)
+    chunks = [items[i : i + chunksize] for i in range(0, len(items), chunksize)]
+    with pool(workers) as executor:
+        futures = [executor.submit(_each, function, chunk) for chunk in chunks]
+    _submitted.update(futures)
+    return _results(futures, workers, executor, f"{len(items)} items, {workers} workers", setting)
+
+
+def busy() -> bool:
+    """Calls submitted by map_in_order are not done yet: new calls to the pool would wait for them (it takes them in order)."""
+    return any(not future.done() for future in list(_submitted))
+
+
+_submitted: "weakref.WeakSet[Future]" = weakref.WeakSet()  # forgotten once their results are read
+
+
+def _results(futures: list[Future], workers: int, executor: ProcessPoolExecutor, what: str, setting: str) -> Iterator:
     try:
-        with pool(workers) as executor:
-            yield from executor.map(function, items, chunksize=chunksize)
+        for future in futures:
+            yield from future.result()
     except BrokenProcessPool as error:
+        _forget(workers, executor)
         raise RuntimeError(
-            f"a worker process stopped abruptly ({len(items)} items, {workers} workers): if you call the flow from a "
+            f"a worker process stopped abruptly ({what}): if you call the flow from a "
             "script, put the call under `if __name__ == \"__main__\":` (workers are spawned and import it); if memory "
             f"ran out, set {setting} lower"
         ) from error
+
+
+def _each(function: Callable, chunk: Sequence) -> list:
+    return [function(item) for item in chunk]
 
 
 def start(workers: int, load: Callable[[], object]) -> None:

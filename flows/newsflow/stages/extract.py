@@ -39,14 +39,36 @@ _CHUNK_SIZE = 8
 _CHUNK_CHARACTERS = 16_000
 
 
-def run(batch: Batch, settings: Settings) -> Batch:
-    documents = batch.documents
+def start(batch: Batch, settings: Settings) -> None:
+    """Start the batch's NER in the worker processes without waiting; `run` over the same documents collects it.
+
+    Only inside workers.kept() (a flow run's workers) and when the batch has enough English documents for the pool:
+    the flow's process meanwhile computes the batch's signatures, then reads the next batch.
+    """
+    articles = _articles(batch.documents)
+    if workers.is_kept() and ner_processes(settings, sum(a.is_english for a in articles)) > 1:
+        _started.append((articles, extract_articles(articles, settings)))
+        del _started[:-_STARTED_KEPT]  # a batch started and never collected (its run failed) is dropped
+
+
+# NER started by `start` and not collected yet: the batch being finished and the next one, at most.
+_STARTED_KEPT = 2
+_started: list[tuple[list[Article], Iterator[Extraction]]] = []
+
+
+def _articles(documents: pl.DataFrame) -> list[Article]:
     lang = pl.col("lang") if "lang" in documents.columns else pl.lit(None, dtype=pl.String)  # before the language stage: none is English
-    articles = [
+    return [
         Article(doc_id, text, tuple(headers.RemovedLine(**line) for line in removed or ()), language == ENGLISH)
         for doc_id, text, removed, language in documents.select("doc_id", "text", "removed_lines", lang.alias("lang")).iter_rows()
     ]
-    extractions = list(extract_articles(articles, settings))
+
+
+def run(batch: Batch, settings: Settings) -> Batch:
+    documents = batch.documents
+    articles = _articles(documents)
+    started = next((i for i, (them, _) in enumerate(_started) if them == articles), None)
+    extractions = list(_started.pop(started)[1] if started is not None else extract_articles(articles, settings))
 
     found = [e for e in extractions if e.header is not None]
     fields = pl.DataFrame(
@@ -114,7 +136,8 @@ def start_workers(settings: Settings, articles: int) -> None:
 
 
 def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterator[Extraction]:
-    """The extraction of every article, in order; the model runs in worker processes when there are enough English articles.
+    """The extraction of every article, in order; the model runs in worker processes when there are enough English articles
+    (the calls are submitted to them at once, and their results read as the iterator is).
 
     A text is analysed once: an article with the text, removed lines and language of an earlier one of the batch
     (an exact copy) gets that one's extraction under its own doc_id.
@@ -122,13 +145,16 @@ def extract_articles(articles: Sequence[Article], settings: Settings) -> Iterato
     first_of: dict[tuple, Article] = {}
     distinct = [article for article in articles if first_of.setdefault(_analysed(article), article) is article]
     n_english = sum(a.is_english for a in distinct)
-    processes = ner_processes(settings, n_english)
-    chunks = list(_chunks(distinct))
     if n_english:
         installed_package(settings.spacy_model)  # fail here, with the install command, rather than in every worker
-    results = workers.map_in_order(partial(extract_chunk, settings.spacy_model), chunks, processes, "NEWSFLOW_NER_PROCESSES")
-    extracted = {result.doc_id: result for _, result in zip(track(distinct, "extract"), chain.from_iterable(results))}
-    yield from (replace(extracted[first_of[_analysed(article)].doc_id], doc_id=article.doc_id) for article in articles)
+    processes = ner_processes(settings, n_english)
+    results = workers.map_in_order(partial(extract_chunk, settings.spacy_model), list(_chunks(distinct)), processes, "NEWSFLOW_NER_PROCESSES")
+
+    def in_order() -> Iterator[Extraction]:
+        extracted = {result.doc_id: result for _, result in zip(track(distinct, "extract"), chain.from_iterable(results))}
+        yield from (replace(extracted[first_of[_analysed(article)].doc_id], doc_id=article.doc_id) for article in articles)
+
+    return in_order()
 
 
 def _analysed(article: Article) -> tuple:

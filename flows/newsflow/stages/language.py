@@ -59,15 +59,22 @@ def detect_documents(documents: list[list[str]], settings: Settings) -> list[Doc
     the workers' start-up; spawned workers share nothing with the flow's threads.
     """
     detect = partial(detect_document, thresholds=thresholds(settings))
-    processes = pool_workers(settings, len(documents))
-    chunksize = max(1, len(documents) // (processes * _CHUNKS_PER_WORKER))
-    results = workers.map_in_order(detect, documents, processes, "NEWSFLOW_LANGUAGE_WORKERS", chunksize)
-    return [result for _, result in zip(track(documents, "language"), results)]
+    distinct = list(dict.fromkeys(map(tuple, documents)))  # a text is detected once: exact copies share its result
+    processes = pool_workers(settings, len(distinct))
+    chunksize = max(1, len(distinct) // (processes * _CHUNKS_PER_WORKER))
+    results = workers.map_in_order(detect, [list(paragraphs) for paragraphs in distinct], processes, "NEWSFLOW_LANGUAGE_WORKERS", chunksize)
+    detected = dict(zip(distinct, (result for _, result in zip(track(distinct, "language"), results))))
+    return [detected[tuple(paragraphs)] for paragraphs in documents]
 
 
 def pool_workers(settings: Settings, documents: int) -> int:
-    """The worker processes that detect a batch of `documents`; under 2, the flow's process detects them."""
-    return min(settings.language_workers, documents) if documents >= settings.language_pool_min_documents else 1
+    """The worker processes that detect a batch of `documents`; under 2, the flow's process detects them.
+
+    So it does while the pool runs the previous batch's NER: queued behind it, the batch would wait for all of it.
+    """
+    if documents < settings.language_pool_min_documents or workers.busy():
+        return 1
+    return min(settings.language_workers, documents)
 
 
 def start_workers(settings: Settings, documents: int) -> None:

@@ -19,7 +19,7 @@ from newsflow.analysis.extraction.entities import (
     mentions,
 )
 from newsflow.analysis.extraction.quantities import find_quantities
-from newsflow.analysis.extraction.quotes import find_quotes
+from newsflow.analysis.extraction.quotes import find_quotes, sentences_to_parse
 from newsflow.analysis.text import PARAGRAPH_SEPARATOR
 
 
@@ -43,7 +43,7 @@ class Extraction:
 
 def extract_chunk(model_name: str, articles: Sequence[Article]) -> list[Extraction]:
     """Extract a few articles, running the model over the English ones: NER, then the caption candidates' tags, then the
-    parse of each article's sentences that hold a quotation."""
+    parse of the sentences that hold a quotation (those of all the articles in one call)."""
     if not any(a.is_english for a in articles):
         return [_extract(article, None, {}) for article in articles]
     nlp = load_model(model_name)
@@ -57,13 +57,32 @@ def extract_chunk(model_name: str, articles: Sequence[Article]) -> list[Extracti
         if "tagger" in nlp.pipe_names:
             for (doc_id, i, _), doc in zip(candidates, nlp.pipe((c[2] for c in candidates), disable=NER_PIPES + PARSING_PIPES)):
                 tagged.setdefault(doc_id, {})[i] = [(token.text, token.tag_) for token in doc]
-        parse = partial(nlp.pipe, disable=NER_PIPES) if "parser" in nlp.pipe_names else None
+        parse = None
+        if "parser" in nlp.pipe_names:  # the sentences of every article, parsed in one call
+            sentences = list(dict.fromkeys(s for a in english for s in _sentences_to_parse(a)))
+            parsed = dict(zip(sentences, nlp.pipe(sentences, disable=NER_PIPES)))
+            parse = partial(map, parsed.__getitem__)
         return [
             _too_long(article, nlp.max_length)
             if article.is_english and article.doc_id not in docs
             else _extract(article, docs.get(article.doc_id), tagged, parse)
             for article in articles
         ]
+
+
+def _sentences_to_parse(article: Article) -> list[str]:
+    try:
+        return sentences_to_parse(article.text, _paragraph_starts(article.text))
+    except Exception:  # the article's extraction fails on it again, and is reported (_extract)
+        return []
+
+
+def _paragraph_starts(text: str) -> list[int]:
+    starts, position = [], 0
+    for paragraph in text.split(PARAGRAPH_SEPARATOR):
+        starts.append(position)
+        position += len(paragraph) + len(PARAGRAPH_SEPARATOR)
+    return starts
 
 
 def _too_long(article: Article, max_length: int) -> Extraction:
@@ -89,10 +108,7 @@ def extract_article(article: Article, doc, tagged: dict[int, headers.Tagged] | N
     (the quotes' speakers when `parse` parses sentences: newsflow.analysis.extraction.quotes.Parse)."""
     text = article.text
     paragraphs = text.split(PARAGRAPH_SEPARATOR)
-    starts, position = [], 0
-    for paragraph in paragraphs:
-        starts.append(position)
-        position += len(paragraph) + len(PARAGRAPH_SEPARATOR)
+    starts = _paragraph_starts(text)
     if doc is None:
         return Extraction(article.doc_id, headers.read_headers(paragraphs, article.removed_lines))
 
