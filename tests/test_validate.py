@@ -206,7 +206,7 @@ def test_a_project_another_process_saved_since_is_still_used(tmp_path, seeds_bat
     assert validate.run(seeds_batch, settings).documents.height == 5
     saves = "from newsflow.contracts import load_contract; from newsflow.settings import Settings; from newsflow.quality import gx; "
     saves += f"settings = Settings(gx_dir={str(settings.gx_dir)!r}); "
-    saves += "[gx.gx_project(settings.gx_dir.resolve()).checkpoint(load_contract(settings.contracts_dir, t), settings) for t in ('documents', 'paragraphs')]"
+    saves += "[gx.open_project(settings).checkpoint(load_contract(settings.contracts_dir, t), settings) for t in ('documents', 'paragraphs')]"
     subprocess.run([sys.executable, "-c", saves], check=True)
     assert validate.run(seeds_batch, settings).documents.height == 5
 
