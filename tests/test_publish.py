@@ -20,7 +20,7 @@ from newsflow.settings import Settings
 from newsflow.stages import publish
 from newsflow.stages.publish import publish_tables
 from newsflow.storage import tables
-from newsflow.storage.releases import record_run, recover_interrupted_run
+from newsflow.storage.releases import record_run, recover_interrupted_run, remove_uncommitted_files, restore
 from newsflow.storage.tables import current_versions, ensure_tables, write_table
 
 STARTED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -46,6 +46,19 @@ def documents(*doc_ids: str) -> pl.DataFrame:
 def uncommitted_file(table: Path) -> None:
     time.sleep(0.01)  # after the table's last commit, as a real write is
     pq.write_table(pa.table({"doc_id": ["d9"]}), table / f"part-00001-{uuid.uuid4()}-c000.zstd.parquet")
+
+
+def test_a_copied_folder_whose_files_all_look_new_loses_none_when_restored(settings):
+    publish_tables(Batch("run-1", STARTED, documents=documents("d1")), settings)
+    publish_tables(Batch("run-2", STARTED, documents=documents("d2")), settings)
+    table = settings.output_dir / "documents"
+    time.sleep(0.01)
+    for data in table.glob("*.parquet"):  # copied without their times: newer than every commit
+        data.touch()
+    assert remove_uncommitted_files(settings.output_dir, "documents", 2) == []
+    restore(settings.output_dir, {"documents": 1}, {})
+    assert pl.read_delta(str(table))["doc_id"].to_list() == ["d1"]
+    assert pl.read_delta(str(table), version=2)["doc_id"].sort().to_list() == ["d1", "d2"]
 
 
 def every_file_is_committed(table: Path) -> bool:
@@ -163,9 +176,9 @@ def test_tables_written_by_a_run_that_never_recorded_itself_are_restored(setting
     publish_tables(Batch("run-1", STARTED, documents=documents("d1")), settings)
     record_run(RunRecord("run-1", STARTED, STARTED, "completed", {}), settings, {})
     publish_tables(Batch("run-2", STARTED, documents=documents("d2")), settings)  # then killed: no runs row
-    uncommitted_file(settings.output_dir / "paragraphs")  # killed while writing the next table
+    uncommitted_file(settings.output_dir / "documents")  # killed while writing its next commit
     assert recover_interrupted_run(settings, {}) == ["documents"]
-    assert every_file_is_committed(settings.output_dir / "paragraphs") and every_file_is_committed(settings.output_dir / "documents")
+    assert every_file_is_committed(settings.output_dir / "documents")
     assert pl.read_delta(str(settings.output_dir / "documents"), version=2)["doc_id"].sort().to_list() == ["d1", "d2"]  # time travel
     assert pl.read_delta(str(settings.output_dir / "documents"))["doc_id"].to_list() == ["d1"]
     assert recover_interrupted_run(settings, {}) == []

@@ -14,12 +14,12 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable
 
-from newsflow.contracts import TABLES, load_contract
+from newsflow.contracts import load_contract
 from newsflow.runs import RunRecord
 from newsflow.settings import Settings
 from newsflow.storage import stores
 from newsflow.storage.staging import discard_staging
-from newsflow.storage.tables import current_versions, ensure_tables, exists, read_published, table_path, write_table
+from newsflow.storage.tables import current_versions, ensure_tables, read_published, table_path, write_table
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,6 @@ def recover_interrupted_run(settings: Settings, metadata: dict[str, str]) -> lis
         if table != "runs" and version > released.get(table, 0) and _interrupted(settings.output_dir, table, released.get(table, 0))
     }
     restore(settings.output_dir, behind, {**metadata, "newsflow.operation": "recover"})
-    for table in set(TABLES) - set(behind) - {"runs"}:  # a run killed while writing a table's files, before its commit
-        if exists(settings.output_dir, table):
-            remove_uncommitted_files(settings.output_dir, table, released.get(table, 0))
     if behind:
         log.warning("an earlier run was interrupted while publishing: restored %s", ", ".join(sorted(behind)))
     return sorted(behind)
@@ -69,12 +66,14 @@ def restore(output_dir: Path, versions: dict[str, int], metadata: dict[str, str]
 
 
 def remove_uncommitted_files(output_dir: Path, table: str, version: int) -> list[str]:
-    """Delete the table's data files written after its commit `version` that no later commit names; returns them.
+    """Delete the table's data files written after its commit `version` that no commit names; returns them.
 
     deltalake writes a commit's files first and the commit last: a write that failed (disk full, a lost store) or
-    was killed in between left its files in the table's folder, read by no one and never vacuumed. Only files
-    newer than that commit (by the store's own clock, its commit file's time) are candidates, so the files of
-    earlier versions, which time travel reads, are never touched.
+    was killed in between left its files in the table's folder, read by no one and never vacuumed. A file is
+    deleted only when no commit of the log and not the current version names it, and it is newer than commit
+    `version` (by the store's clock): a folder copied without its times (which makes every file look new) loses
+    nothing. Called when a table is restored (a failed publish, an interrupted run), not on every run: it reads
+    the whole log.
     """
     fs, root = stores.filesystem(table_path(output_dir, table))
     commits = f"{root}/_delta_log"
@@ -83,10 +82,12 @@ def remove_uncommitted_files(output_dir: Path, table: str, version: int) -> list
         return []
     named = set()
     for info in fs.get_file_info(pafs.FileSelector(commits)):
-        if info.base_name.endswith(".json") and int(info.base_name.split(".")[0]) > version:
+        if info.base_name.endswith(".json") and info.base_name.split(".")[0].isdigit():
             with fs.open_input_stream(info.path) as stream:
                 actions = [json.loads(line) for line in stream.read().decode().splitlines() if line.strip()]
             named |= {unquote(action[kind]["path"]) for action in actions for kind in ("add", "cdc") if kind in action}
+    current = pa.table(DeltaTable(str(table_path(output_dir, table))).get_add_actions(flatten=True))
+    named |= {unquote(path) for path in current["path"].to_pylist()}  # those a checkpoint holds
     left = [
         info.path
         for info in fs.get_file_info(pafs.FileSelector(root, recursive=True))
