@@ -115,6 +115,7 @@ def test_a_failed_runs_error_names_its_folders_by_their_role_not_by_their_path(t
         f"{output}-old/x and <contracts>/documents.yaml; see <gx>/runs"  # a sibling folder is not the output
     )
     assert without_local_paths(f"{PROJECT_ROOT}/seeds/a.txt", settings) == "./seeds/a.txt"
+    assert without_local_paths(f"cannot write {output}. Check {output}.d", settings) == f"cannot write <output>. Check {output}.d"
 
 
 def write_bad_and_good_files(folder: Path) -> None:

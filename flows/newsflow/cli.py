@@ -96,21 +96,26 @@ def run(
         if not dask:
             _start_workers(settings)
         try:
-            news_pipeline = _load_pipeline()
-        except RuntimeError as error:  # Prefect's temporary server did not start in time
-            console.print(f"[red]error:[/red] {error}", soft_wrap=True)
-            raise typer.Exit(1) from None
-        if dask:
-            news_pipeline = news_pipeline.with_options(task_runner=dask_task_runner(dask_address))
-        with _progress_bar():
-            try:
-                record = news_pipeline(**given)
-            except Exception as error:  # the flow has logged the details and recorded the failed run
-                console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
-                raise typer.Exit(1) from None
-            finally:
-                _running.clear()  # Prefect stops its temporary server as this process exits
+            record = _run_flow(given, dask, dask_address)
+        finally:
+            _running.clear()  # however the run ends: Prefect stops its temporary server as this process exits
     _print_summary(record, settings)
+
+
+def _run_flow(given: dict, dask: bool, dask_address: str | None) -> RunRecord:
+    try:
+        news_pipeline = _load_pipeline()
+    except RuntimeError as error:  # Prefect's temporary server did not start in time
+        console.print(f"[red]error:[/red] {error}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    if dask:
+        news_pipeline = news_pipeline.with_options(task_runner=dask_task_runner(dask_address))
+    with _progress_bar():
+        try:
+            return news_pipeline(**given)
+        except Exception as error:  # the flow has logged the details and recorded the failed run
+            console.print(f"[red]run failed:[/red] {error}", soft_wrap=True)
+            raise typer.Exit(1) from None
 
 
 def _start_workers(settings: Settings) -> None:
@@ -167,8 +172,9 @@ def _exit_if_server_stops(server) -> None:
     """
     while _running.is_set():
         process = server.server_process
-        # 3: its port was taken; Prefect starts it again on another
-        if process is not None and process.poll() not in (None, 3) and _running.is_set():
+        # 3: its port was taken, Prefect starts it again on another; 0 and -2: Ctrl+C reached it too, and the run
+        # stops by its own KeyboardInterrupt
+        if process is not None and process.poll() not in (None, 3, 0, -2) and _running.is_set():
             console.print(
                 f"[red]run stopped:[/red] Prefect's temporary server exited (code {process.returncode}); the next run "
                 "undoes what this one had published. Set PREFECT_API_URL to a server of your own (`make server`) to "

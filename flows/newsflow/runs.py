@@ -71,7 +71,8 @@ def without_local_paths(text: str, settings: Settings) -> str:
             for spelling in (str(Path(root).resolve()), os.path.abspath(root)):
                 spellings.setdefault(spelling, role)
     for spelling in sorted(spellings, key=len, reverse=True):  # a folder inside another is named by its own role
-        text = re.sub(re.escape(spelling) + r"(?![\w.-])", spellings[spelling], text)  # not out-old for out
+        # not out-old or out.d for out; a full stop may end the sentence
+        text = re.sub(re.escape(spelling) + r"(?![\w-]|\.\w)", spellings[spelling], text)
     return text
 
 

@@ -118,7 +118,7 @@ def project_dir(settings: Settings) -> Path:
     """The GX project of settings.output_dir: a folder of settings.gx_dir named after the output and a digest of
     where it is. Each output folder has its own results and Data Docs (one project for all mixed every output's
     runs in one index)."""
-    output = settings.output_dir if stores.is_remote(settings.output_dir) else Path(settings.output_dir).resolve()
+    output = str(settings.output_dir).rstrip("/") if stores.is_remote(settings.output_dir) else Path(settings.output_dir).resolve()
     label = re.sub(r"[^A-Za-z0-9]+", "-", stores.name(output)).strip("-") or "output"
     return Path(settings.gx_dir).resolve() / f"{label}-{hashlib.sha256(str(output).encode()).hexdigest()[:8]}"
 
