@@ -474,3 +474,24 @@ def test_an_exact_copy_gets_the_extraction_of_its_text_without_analysing_it_agai
         rows = {uri: getattr(done, table).filter(pl.col("doc_id") == ids[uri]).drop("doc_id") for uri in ("a.txt", "b.txt")}
         assert rows["a.txt"].height > 0 and rows["a.txt"].equals(rows["b.txt"]), table
     assert done.documents.filter(pl.col("source_uri") != "c.txt")["title"].n_unique() == 1
+
+
+def test_a_batch_collects_only_the_ner_started_for_it_in_its_run(monkeypatch):
+    """A run that failed after starting a batch's NER leaves it uncollected: a later run of the same files in the same
+    process (a retry) extracts its batch afresh rather than taking the first run's results."""
+    batch, settings = cleaned_batch(SEEDS)
+    calls = []
+
+    def extracting(articles, settings):
+        calls.append(len(calls))
+        return iter([extraction.Extraction(article.doc_id, entities=[(0, f"call {len(calls)}", "ORG", None, 0, 1)]) for article in articles])
+
+    monkeypatch.setattr(extract, "extract_articles", extracting)
+    monkeypatch.setattr(extract, "ner_processes", lambda settings, n_english: 2)
+    with workers.kept():
+        extract.start(batch, settings)  # the failed run's batch, never collected
+        retry = batch.updated(run_id="run-2")
+        extract.start(retry, settings)
+        entities = extract.run(retry, settings).entities
+    assert set(entities["text"]) == {"call 2"}
+    assert len(calls) == 2

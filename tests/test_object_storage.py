@@ -60,7 +60,7 @@ def test_a_run_from_s3_to_s3_publishes_what_a_local_run_publishes_then_runs_incr
     assert result.exit_code == 0 and result.output.count("WRITE") + result.output.count("CREATE") >= 3, result.output
 
 
-def test_a_run_killed_while_publishing_on_s3_is_undone_by_the_next_run(s3_source, tmp_path, monkeypatch, caplog):
+def test_a_run_killed_while_publishing_on_s3_is_undone_by_the_next_run(s3_source, tmp_path, monkeypatch, caplog, prefect_server):
     output = "s3://news/runs/killed"
     monkeypatch.setenv("NEWSFLOW_LOCK_LEASE_SECONDS", "4")  # the killed run's lock object is taken over after 4 s
     code, log = PipelineProcess(tmp_path, "killed", s3_source, output, script=RUN_AND_DIE_IN_PUBLISH).wait()
@@ -78,7 +78,7 @@ def test_a_run_killed_while_publishing_on_s3_is_undone_by_the_next_run(s3_source
     assert datasets.releases(output).height == 1
 
 
-def test_two_runs_started_together_on_s3_end_like_two_runs_in_a_row(s3_source, tmp_path):
+def test_two_runs_started_together_on_s3_end_like_two_runs_in_a_row(s3_source, tmp_path, prefect_server):
     output = "s3://news/runs/together"
     runs = [PipelineProcess(tmp_path, f"run{i}", "--source", s3_source, "--output", output) for i in (1, 2)]
     for run in runs:

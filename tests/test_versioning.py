@@ -112,10 +112,15 @@ RUN_AND_DIE_IN_PUBLISH = textwrap.dedent(
 
 
 class PipelineProcess:
-    """The pipeline in its own process group with its own Prefect home, as a user or a scheduler starts it."""
+    """The pipeline in its own process group with its own Prefect home, as a user or a scheduler starts it: with the
+    test's Prefect server when it has one (a deployment's run is given its server's address), else starting its own."""
 
     def __init__(self, tmp_path, name, *args, script=None):
+        from prefect.settings import PREFECT_API_URL
+
         env = {**os.environ, "PREFECT_HOME": str(tmp_path / f"prefect-{name}")}
+        if PREFECT_API_URL.value():  # no temporary server to start (~5-10 s a process)
+            env["PREFECT_API_URL"] = PREFECT_API_URL.value()
         command = [sys.executable, "-c", script, *args] if script else [str(NEWSFLOW), "run", *args]
         self.log = tmp_path / f"{name}.log"
         with self.log.open("w") as log:
@@ -155,7 +160,7 @@ def test_a_run_killed_while_publishing_is_undone_by_the_next_run(tmp_path, prefe
         assert ours.sort(ours.columns[:2]).equals(clean.sort(clean.columns[:2])), table
 
 
-def test_two_runs_started_together_end_like_two_runs_in_a_row(tmp_path):
+def test_two_runs_started_together_end_like_two_runs_in_a_row(tmp_path, prefect_server):
     source, output = tmp_path / "source", tmp_path / "out"
     copy_seeds(source)
     runs = [PipelineProcess(tmp_path, f"run{i}", "--source", str(source), "--output", str(output)) for i in (1, 2)]

@@ -111,10 +111,7 @@ class Batch:
         """The run's sources cut into batches of at most `size` files and of even sizes (2,225 files in
         batches of 2,000 are 1,113 + 1,112, not 2,000 + 225: a small last batch would be too small
         for the worker processes), each carrying the run's identity."""
-        n_batches = -(-len(self.sources) // size)  # rounded up; none for no sources
-        if not n_batches:
-            return []
-        bounds = [len(self.sources) * number // n_batches for number in range(n_batches + 1)]
+        bounds = batch_bounds(len(self.sources), size)
         return [
             Batch(self.run_id, self.started_at, self.flow_run_id, index=number, sources=self.sources[start:end])
             for number, (start, end) in enumerate(zip(bounds, bounds[1:]))
@@ -170,3 +167,9 @@ class Batch:
 
 def merged_validation(earlier: ValidationSummary | None, more: ValidationSummary | None) -> ValidationSummary | None:
     return more if earlier is None else earlier + more
+
+
+def batch_bounds(n_sources: int, size: int) -> list[int]:
+    """Where the batches of `n_sources` in batches of at most `size` begin and end (even sizes; none for no sources)."""
+    n_batches = -(-n_sources // size)  # rounded up
+    return [n_sources * number // n_batches for number in range(n_batches + 1)] if n_batches else []

@@ -122,7 +122,8 @@ def _start_workers(settings: Settings) -> None:
     """When every file of a local source is new (a first run into `output`, or --full-refresh), start the worker
     processes of the first batch now: they load langdetect's profiles and the model while Prefect's server starts and
     the pipeline is imported (~10 s), instead of after. Other runs start them at their first batch, once they know what is new."""
-    from newsflow.sources.formats import source_format
+    from newsflow.batch import batch_bounds
+    from newsflow.sources.formats import find_source_files
     from newsflow.stages import extract, language
     from newsflow.storage import tables
 
@@ -130,9 +131,14 @@ def _start_workers(settings: Settings) -> None:
         return
     if not settings.full_refresh and tables.exists(settings.output_dir, "documents"):
         return
-    files = sum(1 for _, _, names in os.walk(settings.source_dir) for name in names if source_format(Path(name)))
-    language.start_workers(settings, min(files, settings.batch_size))
-    extract.start_workers(settings, min(files, settings.batch_size))
+    try:
+        files = len(find_source_files(settings.source_dir).files)
+    except OSError:  # the run says what is wrong with the folder
+        return
+    first_batch = batch_bounds(files, settings.batch_size)[1:2]  # its files (a JSONL or WARC file holds more documents)
+    if first_batch:
+        language.start_workers(settings, first_batch[0])
+        extract.start_workers(settings, first_batch[0])
 
 
 def _load_pipeline():

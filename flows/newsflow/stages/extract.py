@@ -40,20 +40,25 @@ _CHUNK_CHARACTERS = 16_000
 
 
 def start(batch: Batch, settings: Settings) -> None:
-    """Start the batch's NER in the worker processes without waiting; `run` over the same documents collects it.
+    """Start the batch's NER in the worker processes without waiting; `run` over the same batch collects it.
 
     Only inside workers.kept() (a flow run's workers) and when the batch has enough English documents for the pool:
     the flow's process meanwhile computes the batch's signatures, then reads the next batch.
     """
     articles = _articles(batch.documents)
     if workers.is_kept() and ner_processes(settings, sum(a.is_english for a in articles)) > 1:
-        _started.append((articles, extract_articles(articles, settings)))
-        del _started[:-_STARTED_KEPT]  # a batch started and never collected (its run failed) is dropped
+        _started[_batch_key(batch)] = (articles, extract_articles(articles, settings))
+        for key in list(_started)[:-_STARTED_KEPT]:  # a batch started and never collected (its run failed) is dropped
+            del _started[key]
 
 
-# NER started by `start` and not collected yet: the batch being finished and the next one, at most.
+# NER started by `start` and not collected yet, by run and batch: the batch being finished and the next one, at most.
 _STARTED_KEPT = 2
-_started: list[tuple[list[Article], Iterator[Extraction]]] = []
+_started: dict[tuple, tuple[list[Article], Iterator[Extraction]]] = {}
+
+
+def _batch_key(batch: Batch) -> tuple:
+    return batch.run_id, batch.index
 
 
 def _articles(documents: pl.DataFrame) -> list[Article]:
@@ -67,8 +72,8 @@ def _articles(documents: pl.DataFrame) -> list[Article]:
 def run(batch: Batch, settings: Settings) -> Batch:
     documents = batch.documents
     articles = _articles(documents)
-    started = next((i for i, (them, _) in enumerate(_started) if them == articles), None)
-    extractions = list(_started.pop(started)[1] if started is not None else extract_articles(articles, settings))
+    started, extracting = _started.pop(_batch_key(batch), (None, None))
+    extractions = list(extracting if started == articles else extract_articles(articles, settings))
 
     found = [e for e in extractions if e.header is not None]
     fields = pl.DataFrame(
