@@ -159,13 +159,6 @@ def test_an_exact_copy_is_detected_once_and_gets_the_same_result(monkeypatch):
     assert [result.lang for result in results] == ["fr", "de", "fr"] and results[0] == results[2]
 
 
-def test_a_batch_is_detected_in_this_process_while_the_pool_runs_other_work(monkeypatch):
-    settings = Settings(language_workers=2, language_pool_min_documents=10)
-    assert language.pool_workers(settings, 100) == 2
-    monkeypatch.setattr(language.workers, "busy", lambda: True)  # the previous batch's NER: this batch would wait for it
-    assert language.pool_workers(settings, 100) == 1
-
-
 def test_probabilities_are_plain_langdetects(seeds, monkeypatch):
     """The same languages as seeded langdetect, with the same probabilities up to rounding (log space)."""
     monkeypatch.setattr(DetectorFactory, "seed", 0)

@@ -1,7 +1,6 @@
 """The news-pipeline flow. It only wires the stages:
 
     plan → per batch of files: ingest → clean → language → signatures → extract → validate → stage
-         (a batch is read while the previous one's NER runs in the worker processes)
          → groups (copies and stories, over the whole run) → validate → publish
 
 Every stage is a plain function in newsflow.stages; here each runs as a Prefect task. Batches
@@ -14,7 +13,6 @@ import time
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
@@ -86,31 +84,23 @@ validate_tables = step_task("validate tables", "validate", validate.run)
 stage_tables = step_task("stage tables", "stage", staging.park_batch, io_task)
 
 
-@stage_task(name="read batch")
-def read_batch(batch: Batch, settings: Settings) -> Batch:
-    """A batch of the run's files read, cleaned and their languages detected; its NER starts in the workers while its
-    signatures are computed here (extract.start: finish_batch collects it)."""
+@stage_task(name="process batch")
+def process_batch(batch: Batch, settings: Settings) -> Batch:
+    """One batch of the run's files through the per-document stages; its document tables are staged.
+
+    Its NER starts in the worker processes once its languages are known, and runs while its signatures are computed
+    here (extract.start; the extract stage collects it). On Dask the batches run side by side.
+    """
     language.start_workers(settings, len(batch.sources))  # they start while the batch is read and cleaned
     extract.start_workers(settings, len(batch.sources))
     batch = ingest_articles(batch, settings)
     batch = clean_articles(batch, settings)
     batch = detect_languages(batch, settings)
     extract.start(batch, settings)
-    return compute_signatures(batch, settings)
-
-
-@stage_task(name="finish batch")
-def finish_batch(batch: Batch, settings: Settings) -> Batch:
-    """A batch read by read_batch through extraction and validation; its document tables are staged."""
+    batch = compute_signatures(batch, settings)
     batch = extract_fields(batch, settings)
     batch = validate_tables(batch, settings)
     return stage_tables(batch, settings)
-
-
-@stage_task(name="process batch")
-def process_batch(batch: Batch, settings: Settings) -> Batch:
-    """One batch of the run's files through the per-document stages (batches side by side on Dask)."""
-    return finish_batch(read_batch(batch, settings), settings)
 
 
 @stage_task(name="find copies and stories")
@@ -135,34 +125,19 @@ def record_run(batch: Batch, settings: Settings, error: BaseException | None = N
 
 
 def process_batches(run: Batch, settings: Settings) -> Batch:
-    """Every batch of the run through the per-document stages, absorbed in order.
+    """Every batch of the run through the per-document stages, absorbed in order (one at a time on the default runner).
 
-    On the default runner (this process) a batch is read while the previous one's NER runs in the workers, and finished
-    while the next one's runs: the stages here overlap the workers' NER instead of waiting for it (two batches in memory).
-    On Dask the batches run side by side, each through process_batch.
+    Measured on bbc-news (3 runs each way, docs/PERFORMANCE.md): reading the next batch in this process while the
+    workers ran the previous one's NER made the run slower (median 81.2 s against 76.6 s): on two cores the flow's
+    stages took CPU from the NER rather than filling idle time.
     """
-    batches = run.batches(settings.batch_size)
     done = 0
     progress.report("documents", done, len(run.sources))
-
-    def absorb(part: Batch) -> None:
-        nonlocal run, done
+    for future in process_batch.map(run.batches(settings.batch_size), unmapped(settings)):
+        part = future.result()
         run = run.absorb(part)
         done += len(part.sources)
         progress.report("documents", done, len(run.sources))
-
-    if not isinstance(FlowRunContext.get().task_runner, ThreadPoolTaskRunner):
-        for future in process_batch.map(batches, unmapped(settings)):
-            absorb(future.result())
-        return run
-    read = None
-    for batch in batches:
-        following = read_batch(batch, settings)
-        if read is not None:
-            absorb(finish_batch(read, settings))
-        read = following
-    if read is not None:
-        absorb(finish_batch(read, settings))
     return run
 
 

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -83,8 +82,7 @@ def map_in_order(function: Callable, items: Sequence, workers: int, setting: str
     """`function` of each item, in order: in this process when `workers` is under 2, else in the pool of `workers`.
 
     In the pool every call is submitted at once, before the first result is asked for: the workers start on them while
-    the caller goes on (the flow computes a batch's signatures while its NER runs), and `busy()` is true until they are
-    done. A worker that dies (memory ran out, or a script started the run without the `__main__` guard
+    the caller goes on (the flow computes a batch's signatures while its NER runs). A worker that dies (memory ran out, or a script started the run without the `__main__` guard
     that spawned workers need) fails the call with what to do; `setting` is the variable that sets the number of workers.
     """
     if workers < 2:
@@ -92,16 +90,7 @@ def map_in_order(function: Callable, items: Sequence, workers: int, setting: str
     chunks = [items[i : i + chunksize] for i in range(0, len(items), chunksize)]
     with pool(workers) as executor:
         futures = [executor.submit(_each, function, chunk) for chunk in chunks]
-    _submitted.update(futures)
     return _results(futures, workers, executor, f"{len(items)} items, {workers} workers", setting)
-
-
-def busy() -> bool:
-    """Calls submitted by map_in_order are not done yet: new calls to the pool would wait for them (it takes them in order)."""
-    return any(not future.done() for future in list(_submitted))
-
-
-_submitted: "weakref.WeakSet[Future]" = weakref.WeakSet()  # forgotten once their results are read
 
 
 def _results(futures: list[Future], workers: int, executor: ProcessPoolExecutor, what: str, setting: str) -> Iterator:

@@ -68,11 +68,8 @@ def detect_documents(documents: list[list[str]], settings: Settings) -> list[Doc
 
 
 def pool_workers(settings: Settings, documents: int) -> int:
-    """The worker processes that detect a batch of `documents`; under 2, the flow's process detects them.
-
-    So it does while the pool runs the previous batch's NER: queued behind it, the batch would wait for all of it.
-    """
-    if documents < settings.language_pool_min_documents or workers.busy():
+    """The worker processes that detect a batch of `documents`; under 2, the flow's process detects them."""
+    if documents < settings.language_pool_min_documents:
         return 1
     return min(settings.language_workers, documents)
 
