@@ -3,7 +3,7 @@
 import gzip
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pyarrow as pa
@@ -306,3 +306,19 @@ def test_the_sites_host_and_the_copyright_holder_are_no_authors_beside_a_person(
     # the author meta tag also writes the names (trafilatura drops the initial's dot)
     assert authors("Harbour Media; Karin B Berg", None, tree=tree) == ["Karin B. Berg"]
     assert authors("Harbour Media", None, tree=tree) == ["Harbour Media"]
+
+
+def test_the_date_line_under_the_headline_is_the_publication_day_but_not_an_update():
+    def day(head: str, line: str):
+        return read_page(news_page(date=False, head=head, byline=f"<p>By Karin Berg</p><p>{line}</p>")).published_on
+
+    # a last-modified tag mirroring the server's response is when the page was served, not published
+    served = '<meta name="last-modified" content="Sat, 17 Feb 2024 16:02:01 GMT">'
+    assert day(served, "Date: December 13, 2023") == date(2023, 12, 13)
+    # the page prints its own local day of a UTC timestamp
+    utc = '<meta property="article:published_time" content="2025-11-03T22:30:00Z">'
+    assert day(utc, "November 4, 2025 — 9.30am") == date(2025, 11, 4)
+    # an update the page prints is not the publication; nor is a numeric date that reads both ways
+    updated = utc + '<meta property="article:modified_time" content="2025-11-06T10:00:00Z">'
+    assert day(updated, "Updated November 6, 2025") == date(2025, 11, 3)
+    assert day(utc, "4/11/2025") == date(2025, 11, 3)

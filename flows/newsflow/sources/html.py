@@ -8,11 +8,13 @@ page was fetched.
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from urllib.parse import urlsplit
 
 import htmldate
 import trafilatura
+from htmldate.extractors import try_date_expr
+from htmldate.settings import MIN_DATE
 from lxml.html import HtmlElement
 from trafilatura.metadata import extract_author
 
@@ -35,6 +37,13 @@ _NAME = re.compile(r"^[^\W\d_][\w'’.-]*(?: [^\W\d_][\w'’.-]*){1,3}$")
 _LINK_NAME_END = re.compile(r"\s*[,|]")
 _LISTED = re.compile(r"\s*[,;]\s*")
 _INLINE = {"a", "span", "strong", "em", "b", "i", "small", "time"}
+# A date line under the headline: one of the first 10 lines of text after it (on NAEB the gold day is printed on lines
+# 1 to 7; 6, 8 and 10 lines score the same; a later date belongs to a list of other stories), of at most 60 characters
+# (a sentence that names a day is not a date line).
+_LINES_UNDER = "following::text()[normalize-space()][not(ancestor::script or ancestor::style or ancestor::noscript)]"
+_DATE_LINES = 10
+_MAX_DATE_LINE = 60
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}\b")
 _PROFILE_LINK = re.compile(r"^(?:view|see|read)\s+(?:all\s+)?(?:posts|articles|stories)\s+by\s+", re.IGNORECASE)
 _LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[-_]|$)", re.IGNORECASE)
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
@@ -96,11 +105,12 @@ def read_page(page: str, url: str | None = None) -> Page:
         paragraphs.pop(0)
     if (words := sum(len(_WORD.findall(p)) for p in paragraphs)) < _MIN_ARTICLE_WORDS:
         raise NoArticle(f"{words} words of article text under the headline, {page_chars} characters of visible text")
+    structured = json_ld(tree)
     return Page(
         title=title,
         paragraphs=paragraphs,
-        authors=authors(document.author, site_name, json_ld(tree), (url, document.url), tree, title),
-        published_on=publication_date(tree, url),
+        authors=authors(document.author, site_name, structured, (url, document.url), tree, title),
+        published_on=publication_date(tree, url, title, structured),
         url=document.url or url,
         site_name=site_name,
         declared_lang=declared_language(tree),
@@ -175,7 +185,7 @@ def _author_names(found: str | None, sites: set[str]) -> list[str]:
 def byline(tree: HtmlElement, title: str | None) -> str | None:
     """The names of the first byline after the headline (the page's first if no <h1> is the headline): the links to
     author pages in the block holding the first such link whose text is a name."""
-    h1 = next((h for h in tree.iter("h1") if _collapsed(h.text_content()) == title), None)
+    h1 = _headline_element(tree, title)
     links = h1.xpath("following::a[@href]") if h1 is not None else tree.xpath("//body//a[@href]")
     for link in links:
         if _is_author_link(link) and _link_name(link):
@@ -229,10 +239,62 @@ def without_site_name(title: str, site_name: str | None) -> str:
     return " - ".join(kept) if kept and len(kept) < len(parts) else title
 
 
-def publication_date(tree: HtmlElement, url: str | None) -> date | None:
-    """The day the page says it was first published (structured data, meta tags, the URL, its visible dates), or None."""
+def publication_date(tree: HtmlElement, url: str | None, title: str | None = None, structured: list[dict] = ()) -> date | None:
+    """The day the page says it was first published: the date line under its headline, else htmldate's reading of its
+    structured data, meta tags, URL and visible dates (as first published); or None.
+
+    On NAEB's 200 pages htmldate gets 169 days as first published (165 as last changed; extensive_search changes
+    neither; deferred_url_extractor 168). The date line read first gets 174 (5 gained, none lost): 2 where htmldate
+    took a `last-modified` meta tag mirroring the server's response (the time the page was served, i.e. fetched), 3
+    where the page prints its own local day of a UTC timestamp. Of the 26 misses left, the gold day is the page's update
+    (its dateModified, published another day) on 10, of another year than any date the page states on 6, a day the
+    page does not state on 6, a day east of UTC the page does not use on 2, another date the page states on 2. Reading
+    the update the page prints as its date would score 181, but an update is not the publication."""
+    return shown_date(tree, title, structured) or _htmldate(tree, url)
+
+
+def _htmldate(tree: HtmlElement, url: str | None) -> date | None:
     found = htmldate.find_date(tree, url=url, original_date=True, extensive_search=False)
     return date.fromisoformat(found) if found else None
+
+
+def shown_date(tree: HtmlElement, title: str | None, structured: list[dict] = ()) -> date | None:
+    """The first date of the short lines just under the headline <h1> (a date line: `Dec. 3, 2025, 9:30 AM`), skipping
+    numeric dates that read both ways (`3/4/2025`) and the page's update (a day it states as modified, not published)."""
+    headline = _headline_element(tree, title)
+    if headline is None:
+        return None
+    published, modified = _stated_days(tree, structured, "Published"), _stated_days(tree, structured, "Modified")
+    for line in headline.xpath(_LINES_UNDER)[:_DATE_LINES]:
+        line = _collapsed(line)
+        if len(line) > _MAX_DATE_LINE or (
+            (both := _NUMERIC_DATE.search(line)) and max(map(int, both.groups())) <= 12 and both[1] != both[2]
+        ):
+            continue
+        if (found := try_date_expr(line, "%Y-%m-%d", False, MIN_DATE, datetime.now())) and (
+            (day := date.fromisoformat(found)) in published or day not in modified
+        ):
+            return day
+    return None
+
+
+def _stated_days(tree: HtmlElement, structured: list[dict], kind: str) -> set[date]:
+    """The days the page's JSON-LD (`datePublished`, `dateModified`) and Open Graph article times state, each both in
+    the stamp's own offset and in UTC."""
+    stamps = [v for item in structured if isinstance(v := item.get(f"date{kind}"), str)]
+    stamps += tree.xpath(f'//meta[@property="article:{kind.lower()}_time"]/@content')
+    days = set()
+    for stamp in stamps:
+        try:
+            moment = datetime.fromisoformat(stamp.strip())
+        except ValueError:
+            continue
+        days |= {moment.date(), moment.astimezone(UTC).date()} if moment.tzinfo else {moment.date()}
+    return days
+
+
+def _headline_element(tree: HtmlElement, title: str | None) -> HtmlElement | None:
+    return next((h for h in tree.iter("h1") if _collapsed(h.text_content()) == title), None)
 
 
 def declared_language(tree: HtmlElement) -> str | None:
