@@ -295,6 +295,9 @@ def test_where_the_metadata_names_only_the_site_the_visible_byline_names_the_aut
     byline = '<p>By <a href="/author/kberg/">Karin Berg</a> and <a href="/author/olind/">Olof Lind, Harbour Wire</a></p>'
     assert read_page(news_page(head="", byline=byline, aside=aside)).authors == ["Karin Berg", "Olof Lind"]
     assert read_page(news_page(head="", aside=aside)).authors == []
+    # nor a photographer's credit in a picture's caption
+    photo = '<figure><img src="ice.jpg" alt=""><figcaption>The pier. By <a href="/author/pek/">Per Ek</a></figcaption></figure>'
+    assert read_page(news_page(head="", byline=photo + byline)).authors == ["Karin Berg", "Olof Lind"]
 
 
 def test_the_sites_host_and_the_copyright_holder_are_no_authors_beside_a_person():

@@ -198,7 +198,9 @@ def byline(tree: HtmlElement, title: str | None) -> str | None:
 
 
 def _is_author_link(link: HtmlElement) -> bool:
-    return "author" in (link.get("rel") or "").split() or bool(_AUTHOR_PAGE.search(link.get("href") or ""))
+    """A link to an author's page, not in a picture's caption (a photographer's credit)."""
+    to_author = "author" in (link.get("rel") or "").split() or bool(_AUTHOR_PAGE.search(link.get("href") or ""))
+    return to_author and not link.xpath("ancestor::figure or ancestor::figcaption")
 
 
 def _link_name(link: HtmlElement) -> str:
