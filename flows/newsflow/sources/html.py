@@ -149,9 +149,9 @@ def authors(
     The site is also named by the page's host (`cleveland.com`, `thedailyjournal.com` -> `The Daily Journal`): 0.785 ->
     0.79. When the metadata names nobody, the visible byline (`tree`) does: trafilatura's byline elements
     (`extract_author`: class/id/itemprop author or byline), else the links to author pages under the headline
-    (`byline`): 0.79 -> 0.83 and 0.865 (16 pages gained, none lost). The holder the page's copyright notice names
-    (`Copyright (c) Harbour Media 2025`) owns the page rather than writing it: an author only when no one else is, 0.875.
-    An author meta tag also writes the names (`Jane Q. Doe`), 0.88."""
+    (`byline`): 0.79 -> 0.83 and 0.865 (16 pages gained, none lost; 2 misses went from nobody to a photo credit). The
+    holder the page's copyright notice names (`Copyright (c) Harbour Media 2025`) owns the page rather than writing it:
+    an author only when no one else is, 0.875. An author meta tag also writes the names (`Jane Q. Doe`), 0.88."""
     sites = _site_names(site_name, page_urls)
     kept = _author_names(found, sites)
     if not kept and tree is not None:
