@@ -3,12 +3,13 @@
 import gzip
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import trafilatura
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -19,7 +20,7 @@ from newsflow.batch import Batch
 from newsflow.settings import Settings
 from newsflow.sources import formats
 from newsflow.sources.files import doc_id_for
-from newsflow.sources.html import authors
+from newsflow.sources.html import authors, read_page
 from newsflow.stages import clean, extract, ingest, plan
 
 STARTED = datetime(2026, 1, 5, tzinfo=UTC)
@@ -35,7 +36,8 @@ PARAGRAPHS = [
 ]
 
 
-def news_page(*, date: bool = True, comments: bool = True) -> str:
+def news_page(*, date: bool = True, comments: bool = True, head: str = '<meta name="author" content="Karin Berg">',
+              byline: str = "", aside: str = "") -> str:
     published = '<meta property="article:published_time" content="2025-11-03T09:30:00+01:00">' if date else ""
     body = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
     comment_section = (
@@ -49,9 +51,9 @@ def news_page(*, date: bool = True, comments: bool = True) -> str:
 <meta property="og:title" content="Old grain pier to be rebuilt for ferries">
 <meta property="og:site_name" content="Lindqvist Tidning">
 <link rel="canonical" href="https://tidning.example/news/grain-pier">
-<meta name="author" content="Karin Berg">{published}</head>
+{head}{published}</head>
 <body><nav><ul><li><a href="/">Home</a></li><li><a href="/sport">Sport</a></li><li><a href="/weather">Weather</a></li></ul></nav>
-<article><h1>Old grain pier to be rebuilt for ferries</h1>
+{aside}<article><h1>Old grain pier to be rebuilt for ferries</h1>{byline}
 <figure><img src="pier.jpg" alt=""><figcaption>The grain pier after the storm of 2021.</figcaption></figure>
 {body}</article>{comment_section}
 <footer><p>Copyright Lindqvist Tidning. All rights reserved.</p></footer></body></html>"""
@@ -282,3 +284,44 @@ def test_the_pages_json_ld_writes_the_authors_names_and_leaves_organisations_out
 
 def test_a_desk_credit_is_no_author():
     assert authors("Harbour Post Staff", None) == [] and authors("Staff reports; Karin Berg", None) == ["Karin Berg"]
+
+
+def test_where_the_metadata_names_only_the_site_the_visible_byline_names_the_authors():
+    # the author meta tag names the site (its og:site_name); trafilatura's byline elements name the reporter
+    page = news_page(head='<meta name="author" content="Lindqvist Tidning">', byline='<p class="author">Karin Berg</p>')
+    assert read_page(page).authors == ["Karin Berg"]
+    # no author metadata: the links to author pages under the headline, not those of a list of other stories before it
+    aside = '<aside><h2>Most read</h2><p>Ice on the fjord, by <a href="/author/nek/">Nils Ek</a></p></aside>'
+    byline = '<p>By <a href="/author/kberg/">Karin Berg</a> and <a href="/author/olind/">Olof Lind, Harbour Wire</a></p>'
+    assert read_page(news_page(head="", byline=byline, aside=aside)).authors == ["Karin Berg", "Olof Lind"]
+    assert read_page(news_page(head="", aside=aside)).authors == []
+    # nor a photographer's credit in a picture's caption
+    photo = '<figure><img src="ice.jpg" alt=""><figcaption>The pier. By <a href="/author/pek/">Per Ek</a></figcaption></figure>'
+    assert read_page(news_page(head="", byline=photo + byline)).authors == ["Karin Berg", "Olof Lind"]
+
+
+def test_the_sites_host_and_the_copyright_holder_are_no_authors_beside_a_person():
+    assert authors("Karin Berg; Harbourpost Com", None, page_urls=("https://www.harbourpost.com/news/a",)) == ["Karin Berg"]
+    tree = trafilatura.load_html(
+        '<html><head><meta name="copyright" content="Copyright (c) Harbour Media 2025">'
+        '<meta name="author" content="Karin B. Berg, Olof Lind"></head><body><p>Text</p></body></html>'
+    )
+    # the author meta tag also writes the names (trafilatura drops the initial's dot)
+    assert authors("Harbour Media; Karin B Berg", None, tree=tree) == ["Karin B. Berg"]
+    assert authors("Harbour Media", None, tree=tree) == ["Harbour Media"]
+
+
+def test_the_date_line_under_the_headline_is_the_publication_day_but_not_an_update():
+    def day(head: str, line: str):
+        return read_page(news_page(date=False, head=head, byline=f"<p>By Karin Berg</p><p>{line}</p>")).published_on
+
+    # a last-modified tag mirroring the server's response is when the page was served, not published
+    served = '<meta name="last-modified" content="Sat, 17 Feb 2024 16:02:01 GMT">'
+    assert day(served, "Date: December 13, 2023") == date(2023, 12, 13)
+    # the page prints its own local day of a UTC timestamp
+    utc = '<meta property="article:published_time" content="2025-11-03T22:30:00Z">'
+    assert day(utc, "November 4, 2025 — 9.30am") == date(2025, 11, 4)
+    # an update the page prints is not the publication; nor is a numeric date that reads both ways
+    updated = utc + '<meta property="article:modified_time" content="2025-11-06T10:00:00Z">'
+    assert day(updated, "Updated November 6, 2025") == date(2025, 11, 3)
+    assert day(utc, "4/11/2025") == date(2025, 11, 3)
