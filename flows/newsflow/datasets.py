@@ -170,7 +170,7 @@ def optimize(output_dir: Path = DEFAULT_OUTPUT) -> dict[str, tuple[int, int]]:
     Returns, per table, how many files were removed and added. The rows do not change, and every release stays
     readable (the old files go with `vacuum`). The output folder's lock is held, so no run publishes meanwhile.
     """
-    settings = Settings()
+    settings = Settings(output_dir=output_dir)
     with output_lock(output_dir, "newsflow datasets optimize", settings):
         done = {}
         for table in TABLES:
