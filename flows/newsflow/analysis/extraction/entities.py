@@ -10,6 +10,7 @@ shaped like a person's (capitalised words or initials, not `RESEARCH ALERT - Leh
 
 import importlib.metadata
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -146,6 +147,28 @@ def canonical_entities(found: list[Mention]) -> list[Entity]:
             name, label = next(iter(expansions.items()))
         entities.append(Entity(m.start, m.end, label, m.text, name))
     return entities
+
+
+def surname_mentions(text: str, entities: list[Entity]) -> list[Entity]:
+    """The entities with the mentions the model missed of a person named in full: `Trump said` after `Donald Trump` (one
+    person only of that surname, and no entity of another type on the word: `Trump Tower`)."""
+    people = defaultdict(set)
+    for e in entities:
+        if e.label == "PERSON" and " " in e.canonical:
+            people[e.canonical.split()[-1]].add(e.canonical)
+    surnames = {word: names.pop() for word, names in people.items() if len(names) == 1 and len(word) > 1}
+    if not surnames:
+        return entities
+    taken = sorted((e.start, e.end) for e in entities)
+    found = []
+    for match in re.finditer(rf"\b(?:{'|'.join(map(re.escape, surnames))})(?=(?:[’']s)?(?:[^\w’'-]|$))", text):
+        i = bisect_right(taken, (match.start(), float("inf"))) - 1
+        # Not inside another entity, nor the rest of a name the model cut short (`Xi Jinping` read as `Xi`).
+        if (i < 0 or taken[i][1] <= match.start() and text[taken[i][1] : match.start()].strip()) and (
+            i + 1 == len(taken) or taken[i + 1][0] >= match.end()
+        ):
+            found.append(Entity(match.start(), match.end(), "PERSON", match.group(), surnames[match.group()]))
+    return sorted(entities + found, key=lambda e: e.start)
 
 
 def _names_without_article(found: list[Mention]) -> dict[Mention, str]:
