@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from newsflow.analysis.extraction.entities import NER_PIPES, NOT_NER_PIPES, canonical_entities, load_model, mentions
+from newsflow.analysis.extraction.entities import NER_PIPES, NOT_NER_PIPES, canonical_entities, load_model, mentions, surname_mentions
 from newsflow.analysis.extraction.quotes import find_quotes, quotation_spans
 
 
@@ -13,7 +13,7 @@ def quotes_of(*paragraphs: str) -> list[tuple[str, str | None, str | None]]:
     for paragraph in paragraphs:
         starts.append(position)
         position += len(paragraph) + 2
-    entities = canonical_entities(mentions(nlp(text, disable=NOT_NER_PIPES))[0])
+    entities = surname_mentions(text, canonical_entities(mentions(nlp(text, disable=NOT_NER_PIPES))[0]))
     return [(q.text, q.speaker, q.speaker_kind) for q in find_quotes(text, starts, entities, partial(nlp.pipe, disable=NER_PIPES))]
 
 
@@ -82,3 +82,11 @@ def test_a_pronoun_does_not_refer_to_a_person_named_inside_the_quotation():
         "“Tom Baker is our best debater, our most articulate fighter,” he says.",
     )
     assert [speaker for _, speaker, _ in found] == ["Richard Lowell"]
+
+
+def test_a_pronoun_refers_to_a_person_of_its_gender_as_the_article_gives_it():
+    by_honorific = quotes_of("Mrs. Lopez met Governor Tom Baker in Denver on Monday.", "“We will not close a single plant,” he said.")
+    by_pronoun = quotes_of(
+        "Tom Baker said he would run again.", "Tom Baker and Maria Lopez met in Denver on Monday.", "“We will not sell the farm,” she said."
+    )
+    assert [speaker for _, speaker, _ in by_honorific + by_pronoun] == ["Tom Baker", "Maria Lopez"]
