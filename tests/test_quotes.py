@@ -90,3 +90,13 @@ def test_a_pronoun_refers_to_a_person_of_its_gender_as_the_article_gives_it():
         "Tom Baker said he would run again.", "Tom Baker and Maria Lopez met in Denver on Monday.", "“We will not sell the farm,” she said."
     )
     assert [speaker for _, speaker, _ in by_honorific + by_pronoun] == ["Tom Baker", "Maria Lopez"]
+
+
+def test_a_person_named_after_a_pronoun_in_its_sentence_is_not_what_the_next_pronoun_refers_to():
+    found = quotes_of("Tom Baker toured the plant on Monday.", "Asked who would lead the party, he said Maria Lopez.", "“We will keep the plant open,” he said.")
+    assert [speaker for _, speaker, _ in found] == ["Tom Baker"]
+
+
+def test_an_attribution_inserted_between_two_quotations_gives_both_their_speaker():
+    found = quotes_of("Tom Baker ended by thanking the workers.", "“We have to start over,” he said, “and find out what people really think.”")
+    assert [speaker for _, speaker, _ in found] == ["Tom Baker", "Tom Baker"]

@@ -64,6 +64,7 @@ _WORD = re.compile(r"[A-Za-z][\w-]*")
 # The pronouns that tell a person's gender, and the honorifics before a name that do (`Mrs. Clinton`).
 _GENDER_OF = {"he": "m", "him": "m", "his": "m", "himself": "m", "she": "f", "her": "f", "hers": "f", "herself": "f"}
 _GENDERED = re.compile(r"\b(?:" + "|".join(_GENDER_OF) + r")\b", re.IGNORECASE)
+_SUBJECT_PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
 _HONORIFIC = re.compile(r"\b(?:(Mr)|Mrs|Ms|Miss)\.? $")
 
 Parse = Callable[[list[str]], Iterable]
@@ -414,6 +415,13 @@ class _Attributor:
             if node.dep_ == "relcl" or node.head.i == node.i:
                 break
             child, node = node, node.head
+        # `“…,” he said, “…”` parsed with a quotation as the root and `he said` inserted beside it: pronoun/description
+        # sources 0.615 -> 0.622, named speakers 0.897 -> 0.898.
+        if subject is None:
+            inserted = [c for c in node.children if c.dep_ == "parataxis" and c.tag_.startswith("VB")]
+            subjects = [(g, c) for c in inserted for g in c.children if g.dep_ in _SUBJECTS]
+            if subjects:
+                subject, cue = subjects[0]
         speaker = None
         if subject is not None:
             if subject.dep_ != "relcl" and subject.text.lower() in _RELATIVE and subject.head.dep_ == "relcl":
@@ -513,13 +521,24 @@ class _Attributor:
     def _latest_named(self, at: int, here: int, gender: str | None) -> Entity | None:
         window = self.paragraph_starts[max(here - _PRONOUN_REACH, 0)]
         # Not a person the quotations talk about: in `“Cruz is our best debater,” he says.` he is not Cruz.
-        people = [p for p in self.people if window <= p.start < at and not self._quoted(p.start) and self._fits(p.canonical, gender)]
+        # Nor one named after `he`/`she` in its sentence: that sentence is about whom the pronoun refers to (`He says he
+        # respects Clinton`, `Asked who leads, he said Ryan.`): polnear-train pronoun/description sources 0.601 -> 0.615.
+        people = [
+            p
+            for p in self.people
+            if window <= p.start < at
+            and not self._quoted(p.start)
+            and self._fits(p.canonical, gender)
+            and not any(not self._quoted(m.start()) for m in _SUBJECT_PRONOUN.finditer(self.text, self._sentence_start(p.start), p.start))
+        ]
         if not people:
             return None
-        idx = self._paragraph(people[-1].start)
-        ends = [self.paragraph_starts[idx]] + self._sentence_ends(idx)
-        sentence_start = max(e for e in ends if e <= people[-1].start)
+        sentence_start = self._sentence_start(people[-1].start)
         return next(p for p in people if p.start >= sentence_start)
+
+    def _sentence_start(self, pos: int) -> int:
+        idx = self._paragraph(pos)
+        return max(e for e in [self.paragraph_starts[idx]] + self._sentence_ends(idx) if e <= pos)
 
     def _fits(self, name: str, gender: str | None) -> bool:
         # polnear-train pronoun/description sources 0.593 -> 0.601 (named speakers 0.897 either way).
