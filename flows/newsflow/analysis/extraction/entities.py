@@ -39,6 +39,10 @@ _NAME_WORD = r"(?:(?:[A-Z][a-z]*\.)+|[A-Z][\w’'-]*[a-z][\w’'-]*)"
 _PERSON_NAME = re.compile(rf"(?:[a-z]+ )*{_NAME_WORD}(?: (?:{_NAME_WORD}|[a-z][\w’'-]*))*")
 
 
+# A capitalised word (not an abbreviation: `Sen.`) right before a surname: the surname ends another name.
+_AFTER_NAME_WORD = re.compile(r"[A-Z][\w’'-]* $")
+
+
 class ModelNotInstalled(RuntimeError):
     """The configured spaCy model is not installed."""
 
@@ -150,24 +154,25 @@ def canonical_entities(found: list[Mention]) -> list[Entity]:
 
 
 def surname_mentions(text: str, entities: list[Entity]) -> list[Entity]:
-    """The entities with the mentions the model missed of a person named in full: `Trump said` after `Donald Trump` (one
-    person only of that surname, and no entity of another type on the word: `Trump Tower`)."""
+    """The entities with the mentions the model missed of a person named in full: `Trump said` after `Donald Trump`, or
+    the full name again (one person only of that surname; no entity of another type on the words: `Trump Tower`; not a
+    surname after another capitalised word: `Ivanka Trump`, `Xi Jinping` when the model read `Xi` alone)."""
     people = defaultdict(set)
     for e in entities:
         if e.label == "PERSON" and " " in e.canonical:
             people[e.canonical.split()[-1]].add(e.canonical)
-    surnames = {word: names.pop() for word, names in people.items() if len(names) == 1 and len(word) > 1}
-    if not surnames:
+    names = {word: full.pop() for word, full in people.items() if len(full) == 1 and len(word) > 1}
+    names |= {full: full for full in names.values()}
+    if not names:
         return entities
     taken = sorted((e.start, e.end) for e in entities)
     found = []
-    for match in re.finditer(rf"\b(?:{'|'.join(map(re.escape, surnames))})(?=(?:[’']s)?(?:[^\w’'-]|$))", text):
+    alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+    for match in re.finditer(rf"\b(?:{alternatives})(?=(?:[’']s)?(?:[^\w’'-]|$))", text):
         i = bisect_right(taken, (match.start(), float("inf"))) - 1
-        # Not inside another entity, nor the rest of a name the model cut short (`Xi Jinping` read as `Xi`).
-        if (i < 0 or taken[i][1] <= match.start() and text[taken[i][1] : match.start()].strip()) and (
-            i + 1 == len(taken) or taken[i + 1][0] >= match.end()
-        ):
-            found.append(Entity(match.start(), match.end(), "PERSON", match.group(), surnames[match.group()]))
+        free = (i < 0 or taken[i][1] <= match.start()) and (i + 1 == len(taken) or taken[i + 1][0] >= match.end())
+        if free and (" " in match.group() or not _AFTER_NAME_WORD.search(text, max(match.start() - 30, 0), match.start())):
+            found.append(Entity(match.start(), match.end(), "PERSON", match.group(), names[match.group()]))
     return sorted(entities + found, key=lambda e: e.start)
 
 
