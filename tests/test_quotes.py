@@ -100,3 +100,12 @@ def test_a_person_named_after_a_pronoun_in_its_sentence_is_not_what_the_next_pro
 def test_an_attribution_inserted_between_two_quotations_gives_both_their_speaker():
     found = quotes_of("Tom Baker ended by thanking the workers.", "“We have to start over,” he said, “and find out what people really think.”")
     assert [speaker for _, speaker, _ in found] == ["Tom Baker", "Tom Baker"]
+
+
+def test_a_description_speaks_for_the_organisation_or_person_it_names():
+    found = quotes_of(
+        "“We are proud of this new plant,” a Northwind Energy spokesman said on Monday.",
+        "Maria Lopez said she would run again.",
+        "“She will win this race easily,” her campaign said in a statement.",
+    )
+    assert [(speaker, kind) for _, speaker, kind in found] == [("Northwind Energy", "organisation"), ("Maria Lopez", "person")]

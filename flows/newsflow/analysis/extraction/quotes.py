@@ -62,7 +62,7 @@ _PRONOUN_REACH = 2
 _TITLE_WORDS = 5
 _WORD = re.compile(r"[A-Za-z][\w-]*")
 # The gender of a pronoun source; the pronouns that tell a person's gender, and the honorifics before a name that do.
-_GENDER_OF = {"he": "m", "him": "m", "she": "f", "her": "f"}
+_GENDER_OF = {"he": "m", "him": "m", "his": "m", "she": "f", "her": "f"}
 _SUBJECT_PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
 _HONORIFIC = re.compile(r"\b(?:(Mr)|Mrs|Ms|Miss)\.? $")
 
@@ -456,8 +456,24 @@ class _Attributor:
             return self._unlabelled_name(head, cue, at)
         if head.tag_.startswith("NN"):
             person = self._described(head, at)
-            return _Speaker(person.canonical if person else None, PERSON if person else None, cue, at)
+            if person is not None:
+                return _Speaker(person.canonical, PERSON, cue, at)
+            # Whom a description speaks for: `a Twitter spokesman`, `Rubio’s campaign`, `a State Department official`
+            # (pronoun/description sources 0.624 -> 0.649, named speakers 0.898 -> 0.900); `her campaign` (0.655, 0.902).
+            if (entity := self._modifier_entity(head, skeleton)) is not None:
+                return _Speaker(entity.canonical, _KIND_OF_LABEL[entity.label], cue, entity.start)
+            if (owner := next((t for t in head.children if t.dep_ == "poss" and t.lower_ in ("his", "her")), None)) is not None:
+                return self._antecedent(at, found, cue, _GENDER_OF[owner.lower_])
         return _Speaker(None, None, cue, at)
+
+    def _modifier_entity(self, head, skeleton: _Skeleton) -> Entity | None:
+        """The person or organisation naming a noun (`Rubio’s`, `Twitter` spokesman); not a place (`the Ukraine crisis`,
+        `Washington’s top diplomat`: no speakers; pronoun/description sources 0.655 with them, 0.654 without)."""
+        for token in head.children:
+            entity = self._entity_at(skeleton.original(token.idx)) if token.dep_ in ("poss", "compound") else None
+            if entity is not None and entity.label in ("PERSON", "ORG"):
+                return entity
+        return None
 
     def _apposed_person(self, head, skeleton: _Skeleton) -> Entity | None:
         for token in head.children:
