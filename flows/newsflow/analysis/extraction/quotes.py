@@ -56,8 +56,9 @@ _KIND_OF_LABEL = {"PERSON": PERSON, "ORG": ORGANISATION, "NORP": ORGANISATION, "
 MIN_QUOTATION_WORDS = 3
 # A quotation of at most this many words opening in lower case inside a sentence, attributed to no one, is a scare quote.
 _MAX_PHRASE_WORDS = 6
-# `he said` refers to a speaker or person named at most this many paragraphs before.
-_PRONOUN_REACH = 2
+# `he said` refers to a speaker or person named at most this many paragraphs before (polnear-train pronoun/description
+# sources: 1 0.636, 2 0.654, 3 0.658, 4 0.659).
+_PRONOUN_REACH = 3
 # The words before a person's name that may give their title: `Clinton campaign chairman John Podesta`.
 _TITLE_WORDS = 5
 _WORD = re.compile(r"[A-Za-z][\w-]*")
