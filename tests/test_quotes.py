@@ -109,3 +109,11 @@ def test_a_description_speaks_for_the_organisation_or_person_it_names():
         "“She will win this race easily,” her campaign said in a statement.",
     )
     assert [(speaker, kind) for _, speaker, kind in found] == [("Northwind Energy", "organisation"), ("Maria Lopez", "person")]
+
+
+def test_an_attribution_inserted_in_a_sentence_wins_over_the_sentence_subject():
+    found = quotes_of(
+        "Tom Baker said he does not fear the vote.",
+        "If the budget is too tight now, he said, Congress can still pass “a simple extension of the law” next year.",
+    )
+    assert [speaker for _, speaker, _ in found] == ["Tom Baker"]
