@@ -117,3 +117,11 @@ def test_an_attribution_inserted_in_a_sentence_wins_over_the_sentence_subject():
         "If the budget is too tight now, he said, Congress can still pass “a simple extension of the law” next year.",
     )
     assert [speaker for _, speaker, _ in found] == ["Tom Baker"]
+
+
+def test_a_definite_description_stands_for_the_organisation_named_with_its_noun():
+    found = quotes_of(
+        "Northwind Literacy Foundation gave new books to the school on Monday.",
+        "“We want every child in this city to read,” the foundation said in a statement.",
+    )
+    assert [(speaker, kind) for _, speaker, kind in found] == [("Northwind Literacy Foundation", "organisation")]

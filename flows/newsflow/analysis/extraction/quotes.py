@@ -461,11 +461,21 @@ class _Attributor:
                 return _Speaker(person.canonical, PERSON, cue, at)
             # Whom a description speaks for: `a Twitter spokesman`, `Rubio’s campaign`, `a State Department official`
             # (pronoun/description sources 0.624 -> 0.649, named speakers 0.898 -> 0.900); `her campaign` (0.655, 0.902).
-            if (entity := self._modifier_entity(head, skeleton)) is not None:
+            if (entity := self._modifier_entity(head, skeleton) or self._named_organisation(head, at)) is not None:
                 return _Speaker(entity.canonical, _KIND_OF_LABEL[entity.label], cue, entity.start)
             if (owner := next((t for t in head.children if t.dep_ == "poss" and t.lower_ in ("his", "her")), None)) is not None:
                 return self._antecedent(at, found, cue, _GENDER_OF[owner.lower_])
         return _Speaker(None, None, cue, at)
+
+    def _named_organisation(self, head, at: int) -> Entity | None:
+        """The organisation `the department`, `the foundation` stands for: the latest named before with that noun (`State
+        Department`): polnear-train pronoun/description sources 0.664 -> 0.666."""
+        if not any(c.dep_ == "det" and c.lower_ == "the" for c in head.children):
+            return None
+        noun = head.lower_
+        return next(
+            (e for e in reversed(self.entities) if e.start < at and e.label == "ORG" and noun in e.canonical.lower().split()), None
+        )
 
     def _modifier_entity(self, head, skeleton: _Skeleton) -> Entity | None:
         """The person or organisation naming a noun (`Rubio’s`, `Twitter` spokesman); not a place (`the Ukraine crisis`,
