@@ -40,6 +40,12 @@ def test_a_name_the_model_missed_is_the_person_named_in_full_unless_part_of_anot
     ]
 
 
+def test_only_a_capitalised_surname_is_looked_for():
+    text = "Tom Baker of Leeds won 2-1. The rest of the team lost 2-1."
+    found = [Entity(0, 12, "PERSON", "Tom Baker of", "Tom Baker of"), Entity(20, 23, "PERSON", "2-1", "Tom 2-1")]
+    assert surname_mentions(text, found) == found
+
+
 def test_a_place_sharing_a_first_name_stays_a_place():
     text = "Jordan Fenwick flew to Jordan, where Fenwick spoke."
     assert typed(text, ("Jordan Fenwick", "PERSON"), ("Jordan", "GPE"), ("Fenwick", "PERSON")) == [

@@ -37,6 +37,7 @@ _ACRONYM_LABELS = frozenset({"ORG", "GPE", "LOC", "NORP"})
 # A person's name: capitalised words (`McDonald`, `O'Brien`, `Jean-Luc`) or initials (`J.`, `I.K.`), with lower-case particles (`van`, `bin`).
 _NAME_WORD = r"(?:(?:[A-Z][a-z]*\.)+|[A-Z][\w’'-]*[a-z][\w’'-]*)"
 _PERSON_NAME = re.compile(rf"(?:[a-z]+ )*{_NAME_WORD}(?: (?:{_NAME_WORD}|[a-z][\w’'-]*))*")
+_SURNAME = re.compile(r"[A-Z][\w’'-]*[a-z][\w’'-]*")
 
 
 # A capitalised word (not an abbreviation: `Sen.`) right before a surname: the surname ends another name.
@@ -159,9 +160,9 @@ def surname_mentions(text: str, entities: list[Entity]) -> list[Entity]:
     surname after another capitalised word: `Ivanka Trump`, `Xi Jinping` when the model read `Xi` alone)."""
     people = defaultdict(set)
     for e in entities:
-        if e.label == "PERSON" and " " in e.canonical:
+        if e.label == "PERSON" and " " in e.canonical and _PERSON_NAME.fullmatch(e.canonical):
             people[e.canonical.split()[-1]].add(e.canonical)
-    names = {word: full.pop() for word, full in people.items() if len(full) == 1 and len(word) > 1}
+    names = {word: full.pop() for word, full in people.items() if len(full) == 1 and _SURNAME.fullmatch(word)}
     names |= {full: full for full in names.values()}
     if not names:
         return entities
