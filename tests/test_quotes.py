@@ -2,7 +2,14 @@
 
 from functools import partial
 
-from newsflow.analysis.extraction.entities import NER_PIPES, NOT_NER_PIPES, canonical_entities, load_model, mentions, surname_mentions
+from newsflow.analysis.extraction.entities import (
+    NER_PIPES,
+    NOT_NER_PIPES,
+    canonical_entities,
+    load_model,
+    mentions,
+    surname_mentions,
+)
 from newsflow.analysis.extraction.quotes import find_quotes, quotation_spans
 
 
