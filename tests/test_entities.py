@@ -2,7 +2,7 @@
 
 import pytest
 
-from newsflow.analysis.extraction.entities import Mention, canonical_entities
+from newsflow.analysis.extraction.entities import Entity, Mention, canonical_entities, surname_mentions
 from newsflow.analysis.extraction.quantities import find_quantities
 
 
@@ -22,6 +22,28 @@ def test_a_surname_the_model_typed_otherwise_takes_the_person_named_in_full():
         ("Anna Kowalczyk", "PERSON", "Anna Kowalczyk"),
         ("Kowalczyk", "PERSON", "Anna Kowalczyk"),
     ]
+
+
+def test_a_name_the_model_missed_is_the_person_named_in_full_unless_part_of_another_name():
+    text = "Anna Kowalczyk won. Kowalczyk’s coach said Kowalczyk Tower was sold; Wen Kowalczyk and Anna Kowalczyk were there."
+    found = [
+        Entity(0, 14, "PERSON", "Anna Kowalczyk", "Anna Kowalczyk"),
+        Entity(text.index("Kowalczyk Tower"), text.index(" was sold"), "FAC", "Kowalczyk Tower", "Kowalczyk Tower"),
+        Entity(text.index("Wen"), text.index("Wen") + 3, "PERSON", "Wen", "Wen"),  # the model cut the name short
+    ]
+    assert [(e.text, e.label, e.canonical) for e in surname_mentions(text, found)] == [
+        ("Anna Kowalczyk", "PERSON", "Anna Kowalczyk"),
+        ("Kowalczyk", "PERSON", "Anna Kowalczyk"),
+        ("Kowalczyk Tower", "FAC", "Kowalczyk Tower"),
+        ("Wen", "PERSON", "Wen"),
+        ("Anna Kowalczyk", "PERSON", "Anna Kowalczyk"),
+    ]
+
+
+def test_only_a_capitalised_surname_is_looked_for():
+    text = "Tom Baker of Leeds won 2-1. The rest of the team lost 2-1."
+    found = [Entity(0, 12, "PERSON", "Tom Baker of", "Tom Baker of"), Entity(20, 23, "PERSON", "2-1", "Tom 2-1")]
+    assert surname_mentions(text, found) == found
 
 
 def test_a_place_sharing_a_first_name_stays_a_place():

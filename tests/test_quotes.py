@@ -2,7 +2,14 @@
 
 from functools import partial
 
-from newsflow.analysis.extraction.entities import NER_PIPES, NOT_NER_PIPES, canonical_entities, load_model, mentions
+from newsflow.analysis.extraction.entities import (
+    NER_PIPES,
+    NOT_NER_PIPES,
+    canonical_entities,
+    load_model,
+    mentions,
+    surname_mentions,
+)
 from newsflow.analysis.extraction.quotes import find_quotes, quotation_spans
 
 
@@ -13,7 +20,7 @@ def quotes_of(*paragraphs: str) -> list[tuple[str, str | None, str | None]]:
     for paragraph in paragraphs:
         starts.append(position)
         position += len(paragraph) + 2
-    entities = canonical_entities(mentions(nlp(text, disable=NOT_NER_PIPES))[0])
+    entities = surname_mentions(text, canonical_entities(mentions(nlp(text, disable=NOT_NER_PIPES))[0]))
     return [(q.text, q.speaker, q.speaker_kind) for q in find_quotes(text, starts, entities, partial(nlp.pipe, disable=NER_PIPES))]
 
 
@@ -82,3 +89,46 @@ def test_a_pronoun_does_not_refer_to_a_person_named_inside_the_quotation():
         "“Tom Baker is our best debater, our most articulate fighter,” he says.",
     )
     assert [speaker for _, speaker, _ in found] == ["Richard Lowell"]
+
+
+def test_a_pronoun_refers_to_a_person_of_its_gender_as_the_article_gives_it():
+    by_honorific = quotes_of("Mrs. Lopez met Governor Tom Baker in Denver on Monday.", "“We will not close a single plant,” he said.")
+    by_pronoun = quotes_of(
+        "Tom Baker said he would run again.", "Tom Baker and Maria Lopez met in Denver on Monday.", "“We will not sell the farm,” she said."
+    )
+    assert [speaker for _, speaker, _ in by_honorific + by_pronoun] == ["Tom Baker", "Maria Lopez"]
+
+
+def test_a_person_named_after_a_pronoun_in_its_sentence_is_not_what_the_next_pronoun_refers_to():
+    found = quotes_of("Tom Baker toured the plant on Monday.", "Asked who would lead the party, he said Maria Lopez.", "“We will keep the plant open,” he said.")
+    assert [speaker for _, speaker, _ in found] == ["Tom Baker"]
+
+
+def test_an_attribution_inserted_between_two_quotations_gives_both_their_speaker():
+    found = quotes_of("Tom Baker ended by thanking the workers.", "“We have to start over,” he said, “and find out what people really think.”")
+    assert [speaker for _, speaker, _ in found] == ["Tom Baker", "Tom Baker"]
+
+
+def test_a_description_speaks_for_the_organisation_or_person_it_names():
+    found = quotes_of(
+        "“We are proud of this new plant,” a Northwind Energy spokesman said on Monday.",
+        "Maria Lopez said she would run again.",
+        "“She will win this race easily,” her campaign said in a statement.",
+    )
+    assert [(speaker, kind) for _, speaker, kind in found] == [("Northwind Energy", "organisation"), ("Maria Lopez", "person")]
+
+
+def test_an_attribution_inserted_in_a_sentence_wins_over_the_sentence_subject():
+    found = quotes_of(
+        "Tom Baker said he does not fear the vote.",
+        "If the budget is too tight now, he said, Congress can still pass “a simple extension of the law” next year.",
+    )
+    assert [speaker for _, speaker, _ in found] == ["Tom Baker"]
+
+
+def test_a_definite_description_stands_for_the_organisation_named_with_its_noun():
+    found = quotes_of(
+        "Northwind Literacy Foundation gave new books to the school on Monday.",
+        "“We want every child in this city to read,” the foundation said in a statement.",
+    )
+    assert [(speaker, kind) for _, speaker, kind in found] == [("Northwind Literacy Foundation", "organisation")]

@@ -17,6 +17,7 @@ from newsflow.analysis.extraction.entities import (
     canonical_entities,
     load_model,
     mentions,
+    surname_mentions,
 )
 from newsflow.analysis.extraction.quantities import find_quantities
 from newsflow.analysis.extraction.quotes import find_quotes, sentences_to_parse
@@ -119,6 +120,8 @@ def extract_article(article: Article, doc, tagged: dict[int, headers.Tagged] | N
     entities = canonical_entities(named)
     people = frozenset(para_of(e.start) for e in entities if e.label == "PERSON")
     header = headers.read_headers(paragraphs, article.removed_lines, people, tagged)
+    # conll2003-train entity F1 0.642 -> 0.651 (bare 0.626); polnear-train pronoun/description sources 0.574 -> 0.593.
+    entities = surname_mentions(text, entities)
     # A photo caption interrupts the story: the people it names are not who the next `he said` is.
     narrative = [e for e in entities if header.kinds[para_of(e.start)] != headers.CAPTION]
     return Extraction(

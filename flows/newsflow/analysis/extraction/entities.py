@@ -10,6 +10,7 @@ shaped like a person's (capitalised words or initials, not `RESEARCH ALERT - Leh
 
 import importlib.metadata
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +37,11 @@ _ACRONYM_LABELS = frozenset({"ORG", "GPE", "LOC", "NORP"})
 # A person's name: capitalised words (`McDonald`, `O'Brien`, `Jean-Luc`) or initials (`J.`, `I.K.`), with lower-case particles (`van`, `bin`).
 _NAME_WORD = r"(?:(?:[A-Z][a-z]*\.)+|[A-Z][\w’'-]*[a-z][\w’'-]*)"
 _PERSON_NAME = re.compile(rf"(?:[a-z]+ )*{_NAME_WORD}(?: (?:{_NAME_WORD}|[a-z][\w’'-]*))*")
+_SURNAME = re.compile(r"[A-Z][\w’'-]*[a-z][\w’'-]*")
+
+
+# A capitalised word (not an abbreviation: `Sen.`) right before a surname: the surname ends another name.
+_AFTER_NAME_WORD = re.compile(r"[A-Z][\w’'-]* $")
 
 
 class ModelNotInstalled(RuntimeError):
@@ -146,6 +152,29 @@ def canonical_entities(found: list[Mention]) -> list[Entity]:
             name, label = next(iter(expansions.items()))
         entities.append(Entity(m.start, m.end, label, m.text, name))
     return entities
+
+
+def surname_mentions(text: str, entities: list[Entity]) -> list[Entity]:
+    """The entities with the mentions the model missed of a person named in full: `Trump said` after `Donald Trump`, or
+    the full name again (one person only of that surname; no entity of another type on the words: `Trump Tower`; not a
+    surname after another capitalised word: `Ivanka Trump`, `Xi Jinping` when the model read `Xi` alone)."""
+    people = defaultdict(set)
+    for e in entities:
+        if e.label == "PERSON" and " " in e.canonical and _PERSON_NAME.fullmatch(e.canonical):
+            people[e.canonical.split()[-1]].add(e.canonical)
+    names = {word: full.pop() for word, full in people.items() if len(full) == 1 and _SURNAME.fullmatch(word)}
+    names |= {full: full for full in names.values()}
+    if not names:
+        return entities
+    taken = sorted((e.start, e.end) for e in entities)
+    found = []
+    alternatives = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+    for match in re.finditer(rf"\b(?:{alternatives})(?=(?:[’']s)?(?:[^\w’'-]|$))", text):
+        i = bisect_right(taken, (match.start(), float("inf"))) - 1
+        free = (i < 0 or taken[i][1] <= match.start()) and (i + 1 == len(taken) or taken[i + 1][0] >= match.end())
+        if free and (" " in match.group() or not _AFTER_NAME_WORD.search(text, max(match.start() - 30, 0), match.start())):
+            found.append(Entity(match.start(), match.end(), "PERSON", match.group(), names[match.group()]))
+    return sorted(entities + found, key=lambda e: e.start)
 
 
 def _names_without_article(found: list[Mention]) -> dict[Mention, str]:
